@@ -1,0 +1,27 @@
+"""femcm: finite-element chemo-mechanics of solid-state battery electrolytes on DOLFINx.
+
+Public API (see README and ``../shared/spec/api.md``)::
+
+    import femcm
+    femcm.problems()                       # canonical problem names
+    femcm.parameters("inclusion_mechanics")  # name -> ParameterInfo(default, unit, doc)
+    res = femcm.run("inclusion_mechanics", out="results/im", pressure=2e6)
+"""
+
+from femcm import _backend  # noqa: F401  (must precede every dolfinx import)
+from femcm.api import parameters, problems, run
+from femcm.params import ParameterInfo
+from femcm.result import Result
+from femcm.solvers import SolveError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ParameterInfo",
+    "Result",
+    "SolveError",
+    "__version__",
+    "parameters",
+    "problems",
+    "run",
+]

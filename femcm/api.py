@@ -1,0 +1,131 @@
+"""The Python API: ``problems()``, ``parameters(name)``, ``run(name, out=None, comm=None, ...)``.
+
+A problem is a module in ``femcm.problems`` (the repository's ``problems/`` folder) with
+
+- ``NAME``: the canonical name, and a module docstring whose first line is the summary;
+- ``Parameters``: a :class:`femcm.params.ParameterSet` subclass (frozen, SI, validated);
+- ``solve(p, comm, output) -> Solution``: the physics, writing fields through ``output``;
+- ``run(...)`` and ``main(argv=None)``, thin wrappers over :func:`run_module` and the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import time
+from types import ModuleType
+from typing import Any
+
+import dolfinx
+
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from femcm import problems as _problems_pkg
+from femcm.log import logger
+from femcm.output import Output
+from femcm.params import ParameterInfo, ParameterSet
+from femcm.result import Result
+
+__all__ = ["parameters", "problem_module", "problems", "run", "run_module", "summary"]
+
+
+def problems() -> list[str]:
+    """Canonical names of the available problems, sorted."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules(_problems_pkg.__path__) if not m.name.startswith("_")
+    )
+
+
+def problem_module(name: str) -> ModuleType:
+    """The module implementing problem ``name``; ``ValueError`` for an unknown name."""
+    names = problems()
+    if name not in names:
+        raise ValueError(f"unknown problem {name!r}; valid problems: {', '.join(names)}")
+    return importlib.import_module(f"femcm.problems.{name}")
+
+
+def summary(name: str) -> str:
+    """First line of the problem's docstring."""
+    doc = problem_module(name).__doc__ or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def parameters(name: str) -> dict[str, ParameterInfo]:
+    """Parameter name -> (default, unit, doc, allowed) for problem ``name`` (SI units)."""
+    return problem_module(name).Parameters.info()
+
+
+def run(
+    name: str,
+    out: str | os.PathLike | None = None,
+    comm: MPI.Comm | None = None,
+    plot: bool = False,
+    **params: Any,
+) -> Result:
+    """Solve problem ``name`` with parameter overrides (SI units) and return its :class:`Result`.
+
+    Args:
+        name: canonical problem name (see :func:`problems`).
+        out: output folder (fields.xdmf, result.json, PNGs); None writes nothing.
+        comm: MPI communicator, default ``MPI.COMM_WORLD``.
+        plot: also write PNG pictures of the main fields into ``out``.
+        **params: parameter overrides; an unknown keyword raises ``ValueError``.
+    """
+    mod = problem_module(name)
+    return run_module(mod, mod.Parameters.create(params), out=out, comm=comm, plot=plot)
+
+
+def run_module(
+    mod: ModuleType,
+    p: ParameterSet,
+    out: str | os.PathLike | None = None,
+    comm: MPI.Comm | None = None,
+    plot: bool = False,
+) -> Result:
+    """Run a problem module with validated parameters; stage output and commit on success."""
+    comm = MPI.COMM_WORLD if comm is None else comm
+    t0 = time.perf_counter()
+    output = Output(out, comm)
+    try:
+        logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
+        sol = mod.solve(p, comm, output)
+        sol.stats.wall_time_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+        msh = next(iter(sol.fields.values())).function_space.mesh
+        tdim = msh.topology.dim
+        result = Result(
+            problem=mod.NAME,
+            parameters=p.as_dict(),
+            scalars={k: float(v) for k, v in sol.scalars.items()},
+            fields=sol.fields,
+            mesh={
+                "cells": msh.topology.index_map(tdim).size_global,
+                "dofs": int(sol.dofs),
+                "ranks": comm.size,
+            },
+            solver=sol.stats.as_dict(),
+            versions={
+                "femcm": _version(),
+                "dolfinx": dolfinx.__version__,
+                "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
+            },
+            out=output.out,
+        )
+        if plot and output.enabled:
+            from femcm.plotting import save_png
+
+            for fname in sol.plots:
+                save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
+        output.commit(result.as_json())
+    except BaseException:
+        output.abort()
+        raise
+    logger.info("%s: done in %.2f s", mod.NAME, result.solver["wall_time_s"])
+    return result
+
+
+def _version() -> str:
+    from femcm import __version__
+
+    return __version__

@@ -1,0 +1,63 @@
+"""Dirichlet boundary-condition builders for vector and scalar spaces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from dolfinx import fem, mesh
+
+from mpi4py import MPI
+
+__all__ = ["fix_component", "fix_scalar", "pin_point"]
+
+
+def fix_component(
+    V: fem.FunctionSpace, facet_tags: mesh.MeshTags, tag: int, comp: int, value: float = 0.0
+) -> fem.DirichletBC:
+    """u[comp] = value on the facets tagged ``tag`` (e.g. a roller)."""
+    msh = V.mesh
+    facets = facet_tags.find(tag)
+    dofs = fem.locate_dofs_topological(V.sub(comp), msh.topology.dim - 1, facets)
+    return fem.dirichletbc(np.float64(value), dofs, V.sub(comp))
+
+
+def fix_scalar(
+    V: fem.FunctionSpace, facet_tags: mesh.MeshTags, tags: Sequence[int], value: float
+) -> fem.DirichletBC:
+    """A scalar unknown fixed to ``value`` on the facets of all ``tags``."""
+    msh = V.mesh
+    facets = np.unique(np.concatenate([facet_tags.find(t) for t in tags]))
+    dofs = fem.locate_dofs_topological(V, msh.topology.dim - 1, facets)
+    return fem.dirichletbc(np.float64(value), dofs, V)
+
+
+def pin_point(
+    V: fem.FunctionSpace, point: Sequence[float], comps: Sequence[int]
+) -> list[fem.DirichletBC]:
+    """u[comp] = 0 at the mesh vertex nearest to ``point`` (removes rigid modes, adds no stress).
+
+    The vertex is chosen globally (smallest distance, ties to the lowest rank), so exactly one
+    dof per component is constrained whatever the partition.
+    """
+    msh = V.mesh
+    p = np.zeros(3)
+    p[: len(point)] = point
+    V1 = fem.functionspace(msh, ("Lagrange", 1))
+    xs = V1.tabulate_dof_coordinates()[: V1.dofmap.index_map.size_local]
+    d = np.linalg.norm(xs - p, axis=1) if len(xs) else np.array([np.inf])
+    i = int(np.argmin(d))
+    best = msh.comm.allreduce((float(d[i]), msh.comm.rank), op=MPI.MINLOC)
+    target = msh.comm.bcast(xs[i] if msh.comm.rank == best[1] else None, root=best[1])
+    extent = msh.comm.allreduce(float(np.ptp(xs, axis=0).max()) if len(xs) else 0.0, op=MPI.MAX)
+    tol = 1e-9 * extent
+
+    def marker(xx: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(xx.T - target, axis=1) < tol
+
+    bcs = []
+    for c in comps:
+        Vc, _ = V.sub(c).collapse()
+        dofs = fem.locate_dofs_geometrical((V.sub(c), Vc), marker)
+        bcs.append(fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(c)))
+    return bcs

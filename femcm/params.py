@@ -1,0 +1,198 @@
+"""Problem parameters: frozen SI dataclasses with declared units, ranges and documentation.
+
+Each problem declares ``class Parameters(ParameterSet)`` with fields made by :func:`param`.
+Validation happens in ``__post_init__``: a value outside its range raises a one-line
+``ValueError`` that names the parameter and the allowed range. The same declaration drives
+``femcm show``, ``--set KEY=VALUE`` parsing, ``--config`` files and ``result.json``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Self
+
+__all__ = ["InputError", "ParameterInfo", "ParameterSet", "check_range", "param"]
+
+
+class InputError(ValueError):
+    """Bad input found after parameter validation (e.g. a mesh file without a needed group)."""
+
+
+class ParameterInfo(NamedTuple):
+    """What ``femcm.parameters(name)`` returns for one parameter."""
+
+    default: Any
+    unit: str
+    doc: str
+    allowed: str
+
+
+def param(
+    default: Any,
+    unit: str,
+    doc: str,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """Declare a parameter field with its unit, meaning and allowed range.
+
+    Args:
+        default: default value, SI units.
+        unit: SI unit (``"1"`` for dimensionless, ``""`` for non-numeric).
+        doc: one-line meaning, with its source ([D], [C], ... or *assumed*).
+        gt: exclusive lower bound.
+        ge: inclusive lower bound.
+        lt: exclusive upper bound.
+        le: inclusive upper bound.
+        choices: allowed values of a string parameter.
+    """
+    meta = {"unit": unit, "doc": doc, "gt": gt, "ge": ge, "lt": lt, "le": le, "choices": choices}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _range_text(meta: Mapping[str, Any]) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(meta["choices"])
+    lo = f"> {meta['gt']:g}" if meta.get("gt") is not None else None
+    lo = f">= {meta['ge']:g}" if meta.get("ge") is not None else lo
+    hi = f"< {meta['lt']:g}" if meta.get("lt") is not None else None
+    hi = f"<= {meta['le']:g}" if meta.get("le") is not None else hi
+    return " and ".join(s for s in (lo, hi) if s) or "any"
+
+
+def check_range(
+    name: str,
+    value: float,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+) -> None:
+    """Raise a one-line ``ValueError`` if ``value`` is not finite or outside the bounds."""
+    ok = isinstance(value, int | float) and math.isfinite(value)
+    ok = ok and (gt is None or value > gt) and (ge is None or value >= ge)
+    ok = ok and (lt is None or value < lt) and (le is None or value <= le)
+    if not ok:
+        rng = _range_text({"gt": gt, "ge": ge, "lt": lt, "le": le})
+        raise InputError(f"parameter {name} = {value!r} is out of range: must be {rng}")
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    """Convert ``value`` to the declared type (int -> float, list -> tuple), or raise."""
+    origin = typing.get_origin(hint)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"parameter {name} = {value!r} must be a number")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        ):
+            raise InputError(f"parameter {name} = {value!r} must be an integer")
+        return int(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"parameter {name} = {value!r} must be true or false")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise InputError(f"parameter {name} = {value!r} must be a string")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise InputError(f"parameter {name} = {value!r} must be a list")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(name, args[0], v) for v in value)
+        if len(args) != len(value):
+            raise InputError(f"parameter {name} = {value!r} must have {len(args)} entries")
+        return tuple(_coerce(name, a, v) for a, v in zip(args, value, strict=True))
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterSet:
+    """Base class of every problem's parameters (frozen, SI units, validated on creation)."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = _coerce(f.name, hints[f.name], getattr(self, f.name))
+            object.__setattr__(self, f.name, value)
+            meta = f.metadata
+            if meta.get("choices") and value not in meta["choices"]:
+                raise InputError(
+                    f"parameter {f.name} = {value!r} is not allowed: must be {_range_text(meta)}"
+                )
+            if any(meta.get(k) is not None for k in ("gt", "ge", "lt", "le")):
+                check_range(
+                    f.name, value, gt=meta["gt"], ge=meta["ge"], lt=meta["lt"], le=meta["le"]
+                )
+        self.validate()
+
+    def validate(self) -> None:
+        """Cross-parameter checks; override in problems (raise ``ValueError``)."""
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Parameter names in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def create(cls, overrides: Mapping[str, Any]) -> Self:
+        """Build from keyword overrides; an unknown key raises ``ValueError`` naming valid keys."""
+        unknown = sorted(set(overrides) - set(cls.names()))
+        if unknown:
+            raise InputError(
+                f"unknown parameter {unknown[0]!r}; valid parameters: {', '.join(cls.names())}"
+            )
+        return cls(**overrides)
+
+    @classmethod
+    def parse_value(cls, key: str, text: str) -> Any:
+        """Parse the text of ``--set KEY=VALUE`` according to the declared type of ``key``."""
+        if key not in cls.names():
+            raise InputError(
+                f"unknown parameter {key!r}; valid parameters: {', '.join(cls.names())}"
+            )
+        hint = typing.get_type_hints(cls)[key]
+        if hint is str:
+            return text
+        if hint is bool:
+            low = text.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise InputError(f"parameter {key} = {text!r} must be true or false")
+        try:
+            return ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            raise InputError(f"parameter {key} = {text!r} is not a valid value") from None
+
+    @classmethod
+    def info(cls) -> dict[str, ParameterInfo]:
+        """Name -> (default, unit, doc, allowed range) for every parameter."""
+        return {
+            f.name: ParameterInfo(
+                f.default, f.metadata.get("unit", ""), f.metadata.get("doc", ""),
+                _range_text(f.metadata),
+            )
+            for f in dataclasses.fields(cls)
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every parameter (SI units)."""
+        def plain(v: Any) -> Any:
+            return [plain(x) for x in v] if isinstance(v, tuple) else v
+
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

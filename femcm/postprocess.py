@@ -1,0 +1,66 @@
+"""Derived fields and reductions that give the same numbers on any number of ranks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import ufl
+from dolfinx import fem, mesh
+
+from mpi4py import MPI
+
+__all__ = ["extremes", "field", "integrate", "owned_values"]
+
+
+def field(
+    expr: ufl.core.expr.Expr,
+    msh: mesh.Mesh,
+    family: str,
+    degree: int,
+    name: str,
+) -> fem.Function:
+    """Interpolate a UFL expression into a new ``(family, degree)`` space of its shape."""
+    V = fem.functionspace(msh, (family, degree, ufl.shape(expr)))
+    f = fem.Function(V, name=name)
+    f.interpolate(fem.Expression(expr, V.element.interpolation_points))
+    return f
+
+
+def integrate(form: ufl.Form, comm: MPI.Comm | None = None) -> float:
+    """Assemble a scalar form and sum over ranks."""
+    compiled = fem.form(form)
+    comm = comm or compiled.mesh.comm
+    return comm.allreduce(fem.assemble_scalar(compiled), op=MPI.SUM)
+
+
+def owned_values(f: fem.Function) -> tuple[np.ndarray, np.ndarray]:
+    """Owned dof coordinates (n, 3) and values (n, block size) of ``f``."""
+    V = f.function_space
+    n = V.dofmap.index_map.size_local
+    bs = V.dofmap.index_map_bs
+    return V.tabulate_dof_coordinates()[:n], f.x.array[: n * bs].reshape(n, bs)
+
+
+def extremes(
+    f: fem.Function, where: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Global (min, max) of a scalar field over owned dofs selected by ``where(x)``.
+
+    Returns (min, max, x_of_min, x_of_max); NaN and empty locations when nothing is selected.
+    """
+    x, v = owned_values(f)
+    v = v[:, 0]
+    if where is not None:
+        sel = where(x)
+        x, v = x[sel], v[sel]
+    comm = f.function_space.mesh.comm
+    lo = (float(v.min()), comm.rank) if len(v) else (np.inf, comm.rank)
+    hi = (float(-v.max()), comm.rank) if len(v) else (np.inf, comm.rank)
+    glo = comm.allreduce(lo, op=MPI.MINLOC)
+    ghi = comm.allreduce(hi, op=MPI.MINLOC)
+    xlo = comm.bcast(x[np.argmin(v)] if comm.rank == glo[1] and len(v) else None, root=glo[1])
+    xhi = comm.bcast(x[np.argmax(v)] if comm.rank == ghi[1] and len(v) else None, root=ghi[1])
+    if not np.isfinite(glo[0]):
+        return np.nan, np.nan, np.full(3, np.nan), np.full(3, np.nan)
+    return glo[0], -ghi[0], np.asarray(xlo), np.asarray(xhi)

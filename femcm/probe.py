@@ -1,0 +1,58 @@
+"""Point evaluation of functions in parallel: the same array on every rank."""
+
+from __future__ import annotations
+
+import numpy as np
+from dolfinx import fem, geometry
+
+from mpi4py import MPI
+
+__all__ = ["probe"]
+
+
+def probe(f: fem.Function | fem.Expression, points: np.ndarray) -> np.ndarray:
+    """Values of ``f`` at ``points`` (shape (N, 3) or (N, gdim), metres).
+
+    Returns an array of shape (N,) for scalars or (N, value_size) otherwise, identical on every
+    rank; points outside the mesh give NaN. Each point is evaluated by the lowest rank that
+    holds a cell containing it, so the result does not depend on the partition.
+    """
+    msh = f.function_space.mesh
+    comm = msh.comm
+    pts = np.zeros((len(points), 3))
+    p_in = np.asarray(points, dtype=float).reshape(len(points), -1)
+    pts[:, : p_in.shape[1]] = p_in
+    tdim = msh.topology.dim
+    tree = geometry.bb_tree(msh, tdim, padding=1e-12 * _diameter(msh))
+    candidates = geometry.compute_collisions_points(tree, pts)
+    colliding = geometry.compute_colliding_cells(msh, candidates, pts)
+    vs = f.function_space.value_size
+    found = np.zeros(len(pts), dtype=np.int32)
+    cells = np.full(len(pts), -1, dtype=np.int32)
+    for i in range(len(pts)):
+        links = colliding.links(i)
+        if len(links) > 0:
+            found[i] = 1
+            cells[i] = links[0]
+    # Lowest rank that found each point owns it.
+    rank_or_big = np.where(found == 1, comm.rank, comm.size).astype(np.int32)
+    owner = np.empty_like(rank_or_big)
+    comm.Allreduce(rank_or_big, owner, op=MPI.MIN)
+    mine = np.flatnonzero(owner == comm.rank)
+    values = np.zeros((len(pts), vs))
+    if len(mine) > 0:
+        values[mine] = f.eval(pts[mine], cells[mine]).reshape(len(mine), vs)
+    total = np.empty_like(values)
+    comm.Allreduce(values, total, op=MPI.SUM)
+    total[owner == comm.size] = np.nan
+    return total[:, 0] if vs == 1 else total
+
+
+def _diameter(msh) -> float:
+    x = msh.geometry.x
+    lo = x.min(axis=0) if len(x) else np.full(3, np.inf)
+    hi = x.max(axis=0) if len(x) else np.full(3, -np.inf)
+    glo, ghi = np.empty(3), np.empty(3)
+    msh.comm.Allreduce(lo, glo, op=MPI.MIN)
+    msh.comm.Allreduce(hi, ghi, op=MPI.MAX)
+    return float(np.linalg.norm(ghi - glo))

@@ -1,0 +1,152 @@
+"""LLZO plate with circular secondary-phase inclusions, optionally on a Li metal layer [D].
+
+Cells: ``llzo_220`` (matrix), ``llzo_230`` (inclusions), ``li`` (layer below y = 0).
+Facets: ``top``, ``bottom``, ``left``, ``right`` (outer boundary) and ``li_llzo`` (interface,
+or the bottom of the LLZO when there is no Li layer, where it coincides with ``bottom``).
+
+Run alone to write a ``.msh``: ``python meshes/plate_with_inclusions.py out.msh``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import gmsh
+from dolfinx.io import gmsh as gmshio
+
+from mpi4py import MPI
+
+from femcm.params import InputError
+from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
+
+__all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "plate_with_inclusions"]
+
+DEFAULT_INCLUSIONS = ((480e-6, 420e-6, 30e-6), (330e-6, 150e-6, 30e-6), (120e-6, 330e-6, 30e-6))
+"""Centres (x, y) and radii of the three 230-phase inclusions of [D], metres."""
+
+LLZO_220, LLZO_230, LI = 1, 2, 3
+TOP, BOTTOM, LEFT, RIGHT, LI_LLZO = 11, 12, 13, 14, 15
+
+
+def check_inclusions(
+    inclusions: Sequence[Sequence[float]], width: float, height: float, name: str = "inclusions"
+) -> None:
+    """Each inclusion (x, y, r) lies inside [0, width]×[0, height] and overlaps no other."""
+    for k, inc in enumerate(inclusions):
+        if len(inc) != 3:
+            raise InputError(f"parameter {name}[{k}] = {inc!r} must be (x, y, radius) in metres")
+        x, y, r = inc
+        if not r > 0:
+            raise InputError(f"parameter {name}[{k}] radius = {r!r} is out of range: must be > 0")
+        if x - r <= 0 or x + r >= width or y - r <= 0 or y + r >= height:
+            raise InputError(
+                f"parameter {name}[{k}] = {tuple(inc)!r} lies outside the domain: need "
+                f"r < x < width - r = {width - r:g} and r < y < height - r = {height - r:g}"
+            )
+        for j in range(k):
+            xj, yj, rj = inclusions[j]
+            if math.hypot(x - xj, y - yj) <= r + rj:
+                raise InputError(
+                    f"parameter {name}[{k}] overlaps {name}[{j}]: centre distance must exceed "
+                    f"the sum of radii {r + rj:g}"
+                )
+
+
+def _build(
+    width: float,
+    height: float,
+    li_thickness: float,
+    inclusions: Sequence[Sequence[float]],
+    mesh_size: float,
+    mesh_size_inclusion: float,
+) -> None:
+    """Build the model in µm (inputs in metres)."""
+    um = 1e-6
+    width, height, li_thickness = width / um, height / um, li_thickness / um
+    inclusions = [(x / um, y / um, r / um) for x, y, r in inclusions]
+    mesh_size, mesh_size_inclusion = mesh_size / um, mesh_size_inclusion / um
+    occ = gmsh.model.occ
+    plate = occ.addRectangle(0, 0, 0, width, height)
+    tools = [(2, occ.addDisk(x, y, 0, r, r)) for x, y, r in inclusions]
+    if li_thickness > 0:
+        tools.append((2, occ.addRectangle(0, -li_thickness, 0, width, li_thickness)))
+    if tools:
+        occ.fragment([(2, plate)], tools)
+    occ.synchronize()
+
+    tol = 1e-6 * max(width, height) + 1e-6
+    groups: dict[int, list[int]] = {LLZO_220: [], LLZO_230: [], LI: []}
+    for _, s in gmsh.model.getEntities(2):
+        cx, cy, _ = occ.getCenterOfMass(2, s)
+        if cy < 0:
+            groups[LI].append(s)
+        elif any(math.hypot(cx - x, cy - y) < 0.5 * r for x, y, r in inclusions):
+            groups[LLZO_230].append(s)
+        else:
+            groups[LLZO_220].append(s)
+    names = {LLZO_220: "llzo_220", LLZO_230: "llzo_230", LI: "li"}
+    for tag, ents in groups.items():
+        if ents:
+            gmsh.model.addPhysicalGroup(2, ents, tag, name=names[tag])
+
+    y0 = -li_thickness
+    facets: dict[int, list[int]] = {TOP: [], BOTTOM: [], LEFT: [], RIGHT: [], LI_LLZO: []}
+    inclusion_curves = []
+    for _, c in gmsh.model.getEntities(1):
+        xmin, ymin, _, xmax, ymax, _ = gmsh.model.getBoundingBox(1, c)
+        if abs(ymin - height) < tol and abs(ymax - height) < tol:
+            facets[TOP].append(c)
+        elif abs(ymin - y0) < tol and abs(ymax - y0) < tol:
+            facets[BOTTOM].append(c)
+            if li_thickness == 0:
+                facets[LI_LLZO].append(c)
+        elif abs(ymin) < tol and abs(ymax) < tol:
+            facets[LI_LLZO].append(c)
+        elif abs(xmin) < tol and abs(xmax) < tol:
+            facets[LEFT].append(c)
+        elif abs(xmin - width) < tol and abs(xmax - width) < tol:
+            facets[RIGHT].append(c)
+        else:
+            inclusion_curves.append(c)
+    fnames = {TOP: "top", BOTTOM: "bottom", LEFT: "left", RIGHT: "right", LI_LLZO: "li_llzo"}
+    for tag, ents in facets.items():
+        gmsh.model.addPhysicalGroup(1, ents, tag, name=fnames[tag])
+
+    if inclusion_curves:
+        r_min = min(r for _, _, r in inclusions)
+        distance_size_field(
+            inclusion_curves, mesh_size_inclusion, mesh_size, 0.3 * r_min, 1.5 * r_min
+        )
+    else:
+        gmsh.option.setNumber("Mesh.MeshSizeMax", mesh_size)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", mesh_size)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.model.mesh.generate(2)
+
+
+def plate_with_inclusions(
+    comm: MPI.Comm,
+    width: float = 600e-6,
+    height: float = 600e-6,
+    li_thickness: float = 100e-6,
+    inclusions: Sequence[Sequence[float]] = DEFAULT_INCLUSIONS,
+    mesh_size: float = 10e-6,
+    mesh_size_inclusion: float = 2e-6,
+) -> gmshio.MeshData:
+    """Build and distribute the plate mesh (metres). See the module docstring for the groups."""
+    check_inclusions(inclusions, width, height)
+    with session("plate_with_inclusions", comm) as root:
+        if root:
+            _build(width, height, li_thickness, inclusions, mesh_size, mesh_size_inclusion)
+        return to_dolfinx(comm, gdim=2, unit=1e-6)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "plate_with_inclusions.msh")
+    with session("plate_with_inclusions", MPI.COMM_SELF):
+        _build(600e-6, 600e-6, 100e-6, DEFAULT_INCLUSIONS, 10e-6, 2e-6)
+        write_msh(out, unit=1e-6)
+    print(f"wrote {out}")

@@ -1,0 +1,236 @@
+r"""Plane-strain stresses around 230-phase inclusions in LLZO on Li under stack pressure [D].
+
+Dixit et al., Nature Materials (2022), doi:10.1038/s41563-022-01333-y, mechanics model.
+
+.. math::
+
+    \nabla\cdot\sigma = 0,\qquad \sigma = \mathbb{C}_p : \varepsilon(u),\qquad
+    \varepsilon = \mathrm{sym}\,\nabla u \ (3\times 3,\ \varepsilon_{zz} = 0),
+
+with :math:`\mathbb{C}_p` isotropic per phase p ∈ {Li, LLZO-220, LLZO-230}. Traction
+:math:`-P n` on the top of the LLZO and the bottom of the Li, rollers (:math:`u_x = 0`) on the
+left and right faces, and :math:`u_y = 0` at one corner vertex, which removes the vertical
+rigid mode without adding stress (the two pressures balance exactly).
+
+Far from the inclusions the state is uniaxial strain: σ_yy = −P,
+σ_xx = σ_zz = −P ν/(1−ν), so σ_h∞ = −P(1+ν)/(3(1−ν)) and σ_vM∞ = P(1−2ν)/(1−ν) (ν of
+LLZO-220). Reported per inclusion k (within one radius of its boundary, r ≤ 2R, LLZO only):
+
+- ``inclusion_k_sigma_h_min`` / ``_max`` (Pa) and ``inclusion_k_sigma_h_ratio`` = min σ_h / σ_h∞
+- ``inclusion_k_von_mises_max`` (Pa) and ``inclusion_k_von_mises_ratio`` = max σ_vM / σ_vM∞
+- ``inclusion_k_sigma_yy_mean`` (Pa): mean σ_yy inside the inclusion
+
+plus ``sigma_h_far``, ``von_mises_far`` and the maxima over the whole LLZO.
+
+=====================  ==========  ======  ==============================================
+parameter              default     unit    source
+=====================  ==========  ======  ==============================================
+width, height          600e-6      m       [D]
+li_thickness           100e-6      m       *assumed* (0 removes the Li layer)
+inclusions             3 × R 30 µm m       [D] centres (480,420), (330,150), (120,330) µm
+E_220, nu_220          161e9, .27  Pa, 1   [D]
+E_230, nu_230          156e9, .27  Pa, 1   [D]
+E_li, nu_li            7.8e9, .38  Pa, 1   [D]
+pressure               1e6         Pa      [D]
+=====================  ==========  ======  ==============================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx.io import gmsh as gmshio
+
+from mpi4py import MPI
+
+from femcm.api import run_module
+from femcm.bcs import fix_component, pin_point
+from femcm.cli import run_main, run_parser
+from femcm.elasticity import hydrostatic
+from femcm.materials import Isotropic
+from femcm.meshes import plate_with_inclusions as plate
+from femcm.output import Output
+from femcm.params import InputError, ParameterSet, param
+from femcm.phases import piecewise_constant
+from femcm.postprocess import extremes, field, integrate
+from femcm.result import Result, Solution
+from femcm.solvers import SolverStats
+from femcm.statics import solve_elastic, stress_fields
+
+NAME = "inclusion_mechanics"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameters(ParameterSet):
+    """Parameters of ``inclusion_mechanics`` (SI units)."""
+
+    width: float = param(600e-6, "m", "LLZO width [D]", gt=0)
+    height: float = param(600e-6, "m", "LLZO height [D]", gt=0)
+    li_thickness: float = param(100e-6, "m", "Li layer below the LLZO (*assumed*; 0: none)", ge=0)
+    inclusions: tuple[tuple[float, float, float], ...] = param(
+        plate.DEFAULT_INCLUSIONS, "m", "230-phase inclusions: ((x, y, radius), ...) [D]"
+    )
+    E_220: float = param(161e9, "Pa", "Young's modulus of LLZO-220 [D]", gt=0)
+    nu_220: float = param(0.27, "1", "Poisson's ratio of LLZO-220 [D]", gt=-1, lt=0.5)
+    E_230: float = param(156e9, "Pa", "Young's modulus of LLZO-230 [D]", gt=0)
+    nu_230: float = param(0.27, "1", "Poisson's ratio of LLZO-230 [D]", gt=-1, lt=0.5)
+    E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
+    nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
+    pressure: float = param(1e6, "Pa", "stack pressure on top and bottom [D]", ge=0)
+    mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
+    mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
+    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
+    linear_solver: str = param("mumps", "", "linear solver", choices=("mumps", "gamg"))
+    mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")
+
+    def validate(self) -> None:
+        """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
+        plate.check_inclusions(self.inclusions, self.width, self.height)
+        if self.mesh_size > min(self.width, self.height):
+            raise InputError(
+                f"parameter mesh_size = {self.mesh_size:g} is out of range: "
+                f"must be <= min(width, height) = {min(self.width, self.height):g}"
+            )
+        if self.mesh_file and not Path(self.mesh_file).is_file():
+            raise InputError(f"parameter mesh_file = {self.mesh_file!r}: no such file")
+
+
+def build_mesh(p: Parameters, comm: MPI.Comm) -> gmshio.MeshData:
+    """The plate mesh, built with gmsh or read from ``p.mesh_file``."""
+    if p.mesh_file:
+        data = gmshio.read_from_msh(p.mesh_file, comm, 0, gdim=2)
+        missing = {"llzo_220", "top", "bottom", "left", "right"} - set(data.physical_groups)
+        if missing:
+            raise InputError(
+                f"parameter mesh_file = {p.mesh_file!r} lacks physical groups {sorted(missing)}"
+            )
+        return data
+    return plate.plate_with_inclusions(
+        comm, p.width, p.height, p.li_thickness, p.inclusions, p.mesh_size, p.mesh_size_inclusion
+    )
+
+
+def far_field(p: Parameters) -> tuple[float, float]:
+    """(σ_h∞, σ_vM∞) of the uniaxial-strain state in LLZO-220 (Pa)."""
+    nu = p.nu_220
+    return -p.pressure * (1 + nu) / (3 * (1 - nu)), p.pressure * (1 - 2 * nu) / (1 - nu)
+
+
+def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
+    """Build the mesh, solve the elastic problem, report per-inclusion extremes."""
+    data = build_mesh(p, comm)
+    msh, ct, ft, groups = data.mesh, data.cell_tags, data.facet_tags, data.physical_groups
+    tag = {name: g.tag for name, g in groups.items()}
+    materials = {tag["llzo_220"]: Isotropic(p.E_220, p.nu_220, "E_220")}
+    if "llzo_230" in tag:
+        materials[tag["llzo_230"]] = Isotropic(p.E_230, p.nu_230, "E_230")
+    if "li" in tag:
+        materials[tag["li"]] = Isotropic(p.E_li, p.nu_li, "E_li")
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=ft)
+    n = ufl.FacetNormal(msh)
+    y_bottom = -p.li_thickness if "li" in tag else 0.0
+    stats = SolverStats()
+
+    def bcs(V: fem.FunctionSpace) -> list[fem.DirichletBC]:
+        return [
+            fix_component(V, ft, tag["left"], 0),
+            fix_component(V, ft, tag["right"], 0),
+            *pin_point(V, (0.0, y_bottom), comps=(1,)),
+        ]
+
+    P = p.pressure
+    sol = solve_elastic(
+        msh, ct, materials, degree=p.degree, bcs=bcs,
+        tractions=[(ds(tag["top"]), -P * n), (ds(tag["bottom"]), -P * n)],
+        solver=p.linear_solver, stats=stats, name=NAME,
+    )
+    fields = {"u": sol.u, **stress_fields(sol)}
+    fields["phase"] = piecewise_constant(msh, ct, {t: float(t) for t in materials}, name="phase")
+
+    sh_far, vm_far = far_field(p)
+    scalars: dict[str, float] = {"sigma_h_far": sh_far, "von_mises_far": vm_far}
+    is_llzo = _llzo_mask(fields["sigma_h"], msh, ct, tag)
+    for k, (xc, yc, r) in enumerate(p.inclusions):
+        def near(x, xc=xc, yc=yc, r=r):
+            return (np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= 2 * r + 1e-12 * r) & is_llzo
+
+        sh_min, sh_max, _, _ = extremes(fields["sigma_h"], near)
+        _, vm_max, _, _ = extremes(fields["von_mises"], near)
+        inside = _disk_indicator(msh, xc, yc, r, ct, tag)
+        dx = ufl.dx(domain=msh)
+        area = integrate(inside * dx, comm)
+        syy = integrate(inside * sol.sigma[1, 1] * dx, comm) / area
+        scalars |= {
+            f"inclusion_{k}_sigma_h_min": sh_min,
+            f"inclusion_{k}_sigma_h_max": sh_max,
+            f"inclusion_{k}_sigma_h_ratio": sh_min / sh_far if sh_far else math.nan,
+            f"inclusion_{k}_von_mises_max": vm_max,
+            f"inclusion_{k}_von_mises_ratio": vm_max / vm_far if vm_far else math.nan,
+            f"inclusion_{k}_sigma_yy_mean": syy,
+        }
+    _, vm_llzo, _, _ = extremes(fields["von_mises"], lambda x: is_llzo)
+    sh_llzo_min, sh_llzo_max, _, _ = extremes(fields["sigma_h"], lambda x: is_llzo)
+    scalars |= {
+        "llzo_von_mises_max": vm_llzo,
+        "llzo_sigma_h_min": sh_llzo_min,
+        "llzo_sigma_h_max": sh_llzo_max,
+    }
+    output.write_fields(msh, [_p1(sol.u), *(_dg0(fields[f], msh) for f in ("sigma_h",
+                        "von_mises", "sigma")), fields["phase"]])
+    dofs = sol.u.function_space.dofmap.index_map.size_global * msh.geometry.dim
+    return Solution(fields, scalars, stats, dofs, plots=("sigma_h", "von_mises"))
+
+
+def _llzo_mask(f: fem.Function, msh, ct, tag) -> np.ndarray:
+    """Per owned dof of the DG field f: does its cell belong to an LLZO phase."""
+    V = f.function_space
+    n = V.dofmap.index_map.size_local
+    llzo_tags = [tag[t] for t in ("llzo_220", "llzo_230") if t in tag]
+    cell_is = piecewise_constant(
+        msh, ct, {t: (1.0 if t in llzo_tags else 0.0) for t in np.unique(ct.values)}
+    )
+    g = field(cell_is, msh, "DG", V.ufl_element().embedded_superdegree, "llzo")
+    return g.x.array[:n] > 0.5
+
+
+def _disk_indicator(msh, xc, yc, r, ct, tag):
+    """DG0 indicator of the inclusion-phase cells whose centre lies inside the disk."""
+    ind = piecewise_constant(
+        msh, ct, {t: (1.0 if t == tag.get("llzo_230") else 0.0) for t in np.unique(ct.values)}
+    )
+    x = ufl.SpatialCoordinate(msh)
+    inside = ufl.conditional(ufl.lt((x[0] - xc) ** 2 + (x[1] - yc) ** 2, (1.5 * r) ** 2), 1.0, 0.0)
+    return ind * inside
+
+
+def _p1(u: fem.Function) -> fem.Function:
+    return field(u, u.function_space.mesh, "Lagrange", 1, u.name)
+
+
+def _dg0(f: fem.Function, msh) -> fem.Function:
+    return field(f, msh, "DG", 0, f.name)
+
+
+def run(out=None, comm=None, plot=False, **params) -> Result:
+    """Run ``inclusion_mechanics`` (see ``femcm.run``)."""
+    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
+
+
+def parse_args(argv=None):
+    """Command-line options of this script."""
+    return run_parser(NAME).parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """``mpirun -n N python problems/inclusion_mechanics.py [--set K=V] [--out DIR]``."""
+    return run_main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
