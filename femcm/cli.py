@@ -27,13 +27,20 @@ EXIT_SOLVE_FAILED = 3
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter (SI units); repeatable")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter (SI units); repeatable",
+    )
     p.add_argument("--config", type=Path, help="TOML file of parameter values")
     p.add_argument("--out", type=Path, help="output folder (default results/NAME)")
     p.add_argument("--plot", action="store_true", help="write PNG pictures of the main fields")
-    p.add_argument("-v", "--verbose", action="count", default=0,
-                   help="progress on rank 0 (-v), debug (-vv)")
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="progress on rank 0 (-v), debug (-vv)"
+    )
 
 
 def run_parser(name: str) -> argparse.ArgumentParser:
@@ -82,8 +89,10 @@ def _run(name: str, args: argparse.Namespace) -> int:
     except SolveError as exc:
         return _fail(EXIT_SOLVE_FAILED, str(exc).splitlines()[0])
     if MPI.COMM_WORLD.rank == 0:
-        print(f"{name}: {res.mesh['cells']} cells, {res.mesh['dofs']} dofs, "
-              f"{res.mesh['ranks']} rank(s), {res.solver['wall_time_s']:.2f} s -> {res.out}")
+        print(
+            f"{name}: {res.mesh['cells']} cells, {res.mesh['dofs']} dofs, "
+            f"{res.mesh['ranks']} rank(s), {res.solver['wall_time_s']:.2f} s -> {res.out}"
+        )
         for k, v in res.scalars.items():
             print(f"  {k:40s} {v: .10g}")
     return 0

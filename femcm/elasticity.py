@@ -18,12 +18,12 @@ from femcm.phases import piecewise_constant
 
 __all__ = [
     "Stiffness",
+    "elastic_energy_density",
     "embed3",
     "hydrostatic",
     "max_principal_2d",
-    "strain",
-    "elastic_energy_density",
     "rigid_body_modes",
+    "strain",
     "von_mises",
 ]
 
@@ -95,8 +95,11 @@ class Stiffness:
             )
         else:
             self.C = piecewise_constant(
-                msh, cell_tags, {t: m.voigt() / scale for t, m in materials.items()},
-                shape=(6, 6), name="C_voigt",
+                msh,
+                cell_tags,
+                {t: m.voigt() / scale for t, m in materials.items()},
+                shape=(6, 6),
+                name="C_voigt",
             )
 
     def stress(self, eps_el: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
@@ -106,7 +109,7 @@ class Stiffness:
         return _from_voigt(ufl.dot(self.C, _to_voigt(eps_el)))
 
     def contract(self, a: ufl.core.expr.Expr, b: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
-        """a : C : b for symmetric 3×3 tensors a, b."""
+        """A : C : b for symmetric 3×3 tensors a, b."""
         return ufl.inner(a, self.stress(b))
 
 

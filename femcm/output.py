@@ -136,7 +136,7 @@ class Output:
         for w in self._writers:
             try:
                 w.close()
-            except Exception:  # noqa: BLE001 - best effort while unwinding
+            except Exception:
                 pass
         if self.stage is not None and self.comm.rank == 0:
             shutil.rmtree(self.stage, ignore_errors=True)

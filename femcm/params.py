@@ -184,7 +184,9 @@ class ParameterSet:
         """Name -> (default, unit, doc, allowed range) for every parameter."""
         return {
             f.name: ParameterInfo(
-                f.default, f.metadata.get("unit", ""), f.metadata.get("doc", ""),
+                f.default,
+                f.metadata.get("unit", ""),
+                f.metadata.get("doc", ""),
                 _range_text(f.metadata),
             )
             for f in dataclasses.fields(cls)
@@ -192,6 +194,7 @@ class ParameterSet:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every parameter (SI units)."""
+
         def plain(v: Any) -> Any:
             return [plain(x) for x in v] if isinstance(v, tuple) else v
 

@@ -83,8 +83,13 @@ def save_png(
             grid.point_data["vec"] = vec
     is3d = np.ptp(x[:, 2]) > 0
     pl = pv.Plotter(off_screen=True, window_size=(1000, 800))
-    pl.add_mesh(grid, scalars=label, cmap=cmap, show_edges=False,
-                scalar_bar_args={"title": label, "vertical": True})
+    pl.add_mesh(
+        grid,
+        scalars=label,
+        cmap=cmap,
+        show_edges=False,
+        scalar_bar_args={"title": label, "vertical": True},
+    )
     if arrows and not cell_data and vals.shape[1] > 1:
         step = max(1, len(x) // 400)
         sub = grid.extract_points(np.arange(0, len(x), step), adjacent_cells=False)

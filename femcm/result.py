@@ -1,4 +1,4 @@
-"""What a problem returns (:class:`Solution`) and what ``femcm.run`` hands back (:class:`Result`)."""
+"""A problem's answer (:class:`Solution`) and what ``femcm.run`` returns (:class:`Result`)."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ from femcm.params import InputError
 
 __all__ = [
     "DIRECT",
-    "NonlinearSolver",
     "LinearSolver",
+    "NonlinearSolver",
     "SolveError",
     "SolverStats",
     "linear_options",
@@ -70,7 +70,6 @@ _ITERATIVE_ELASTICITY: dict[str, Any] = {
     "pc_gamg_coarse_eq_limit": 1000,
     "mg_levels_ksp_type": "chebyshev",
     "mg_levels_pc_type": "jacobi",
-    "mg_levels_esteig_ksp_type": "cg",
 }
 
 _ITERATIVE_SCALAR: dict[str, Any] = {
@@ -133,7 +132,11 @@ class LinearSolver:
         self.name = name
         self.stats = stats if stats is not None else SolverStats()
         self.problem = LinearProblem(
-            a, L, u=u, bcs=list(bcs), petsc_options_prefix=_prefix(name),
+            a,
+            L,
+            u=u,
+            bcs=list(bcs),
+            petsc_options_prefix=_prefix(name),
             petsc_options=dict(options) if options is not None else dict(DIRECT),
         )
         if elasticity_space is not None:
@@ -219,6 +222,8 @@ class NonlinearSolver:
             return -1
         logger.info(
             "%s: Newton converged in %d iterations, residual %.3e",
-            self.name, its, snes.getFunctionNorm(),
+            self.name,
+            its,
+            snes.getFunctionNorm(),
         )
         return its

@@ -58,17 +58,21 @@ def solve_elastic(
         L += ufl.inner(t / scale, v) * ds
     uh = fem.Function(V, name="u")
     LinearSolver(
-        a, L, uh, bcs(V), name=name, options=linear_options(solver, elasticity=True),
-        elasticity_space=V if solver == "gamg" else None, stats=stats,
+        a,
+        L,
+        uh,
+        bcs(V),
+        name=name,
+        options=linear_options(solver, elasticity=True),
+        elasticity_space=V if solver == "gamg" else None,
+        stats=stats,
     ).solve()
     eps_el = strain(uh) if eigenstrain is None else strain(uh) - eigenstrain
     sigma = scale * C.stress(eps_el)
     return ElasticSolution(uh, sigma, C)
 
 
-def stress_fields(
-    sol: ElasticSolution, degree: int | None = None
-) -> dict[str, fem.Function]:
+def stress_fields(sol: ElasticSolution, degree: int | None = None) -> dict[str, fem.Function]:
     """σ (3×3), σ_h and von Mises as discontinuous fields exact for the displacement degree."""
     msh = sol.u.function_space.mesh
     k = sol.u.function_space.ufl_element().embedded_superdegree - 1 if degree is None else degree

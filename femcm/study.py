@@ -71,7 +71,13 @@ def study(
         w = csv.writer(fh)
         w.writerow(["run", *keys, "status", *scalar_keys])
         for i, combo, code, scalars in rows:
-            w.writerow([i, *combo, "ok" if code == 0 else "failed",
-                        *[scalars.get(k, "") for k in scalar_keys]])
+            w.writerow(
+                [
+                    i,
+                    *combo,
+                    "ok" if code == 0 else "failed",
+                    *[scalars.get(k, "") for k in scalar_keys],
+                ]
+            )
     print(f"{name} study: {len(combos) - failed}/{len(combos)} runs ok -> {out / 'study.csv'}")
     return 0 if failed == 0 else 3

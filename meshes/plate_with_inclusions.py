@@ -14,13 +14,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
+
 import gmsh
 from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.params import InputError
 from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
+from femcm.params import InputError
 
 __all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "plate_with_inclusions"]
 
@@ -70,23 +72,18 @@ def _build(
     mesh_size, mesh_size_inclusion = mesh_size / um, mesh_size_inclusion / um
     occ = gmsh.model.occ
     plate = occ.addRectangle(0, 0, 0, width, height)
-    tools = [(2, occ.addDisk(x, y, 0, r, r)) for x, y, r in inclusions]
-    if li_thickness > 0:
-        tools.append((2, occ.addRectangle(0, -li_thickness, 0, width, li_thickness)))
-    if tools:
-        occ.fragment([(2, plate)], tools)
+    disks = [(2, occ.addDisk(x, y, 0, r, r)) for x, y, r in inclusions]
+    li = [(2, occ.addRectangle(0, -li_thickness, 0, width, li_thickness))] if li_thickness else []
+    children = occ.fragment([(2, plate)], disks + li)[1] if disks + li else [[(2, plate)]]
     occ.synchronize()
-
-    tol = 1e-6 * max(width, height) + 1e-6
-    groups: dict[int, list[int]] = {LLZO_220: [], LLZO_230: [], LI: []}
+    # children[0] are the pieces of the plate, then one list per disk, then the Li layer.
+    in_disk = {s for k in range(len(disks)) for _, s in children[1 + k]}
+    in_li = {s for _, s in children[1 + len(disks)]} if li else set()
+    groups: dict[int, list[int]] = {LLZO_220: [], LLZO_230: sorted(in_disk), LI: sorted(in_li)}
     for _, s in gmsh.model.getEntities(2):
-        cx, cy, _ = occ.getCenterOfMass(2, s)
-        if cy < 0:
-            groups[LI].append(s)
-        elif any(math.hypot(cx - x, cy - y) < 0.5 * r for x, y, r in inclusions):
-            groups[LLZO_230].append(s)
-        else:
+        if s not in in_disk and s not in in_li:
             groups[LLZO_220].append(s)
+    tol = 1e-6 * max(width, height) + 1e-6
     names = {LLZO_220: "llzo_220", LLZO_230: "llzo_230", LI: "li"}
     for tag, ents in groups.items():
         if ents:

@@ -42,6 +42,8 @@ import math
 import sys
 from pathlib import Path
 
+import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
+
 import numpy as np
 import ufl
 from dolfinx import fem
@@ -52,7 +54,6 @@ from mpi4py import MPI
 from femcm.api import run_module
 from femcm.bcs import fix_component, pin_point
 from femcm.cli import run_main, run_parser
-from femcm.elasticity import hydrostatic
 from femcm.materials import Isotropic
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.output import Output
@@ -146,9 +147,15 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
 
     P = p.pressure
     sol = solve_elastic(
-        msh, ct, materials, degree=p.degree, bcs=bcs,
+        msh,
+        ct,
+        materials,
+        degree=p.degree,
+        bcs=bcs,
         tractions=[(ds(tag["top"]), -P * n), (ds(tag["bottom"]), -P * n)],
-        solver=p.linear_solver, stats=stats, name=NAME,
+        solver=p.linear_solver,
+        stats=stats,
+        name=NAME,
     )
     fields = {"u": sol.u, **stress_fields(sol)}
     fields["phase"] = piecewise_constant(msh, ct, {t: float(t) for t in materials}, name="phase")
@@ -157,6 +164,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     scalars: dict[str, float] = {"sigma_h_far": sh_far, "von_mises_far": vm_far}
     is_llzo = _llzo_mask(fields["sigma_h"], msh, ct, tag)
     for k, (xc, yc, r) in enumerate(p.inclusions):
+
         def near(x, xc=xc, yc=yc, r=r):
             return (np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= 2 * r + 1e-12 * r) & is_llzo
 
@@ -181,8 +189,14 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         "llzo_sigma_h_min": sh_llzo_min,
         "llzo_sigma_h_max": sh_llzo_max,
     }
-    output.write_fields(msh, [_p1(sol.u), *(_dg0(fields[f], msh) for f in ("sigma_h",
-                        "von_mises", "sigma")), fields["phase"]])
+    output.write_fields(
+        msh,
+        [
+            _p1(sol.u),
+            *(_dg0(fields[f], msh) for f in ("sigma_h", "von_mises", "sigma")),
+            fields["phase"],
+        ],
+    )
     dofs = sol.u.function_space.dofmap.index_map.size_global * msh.geometry.dim
     return Solution(fields, scalars, stats, dofs, plots=("sigma_h", "von_mises"))
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import femcm  # noqa: F401  (loads the DOLFINx provider before dolfinx)
-
 from mpi4py import MPI
+
+import femcm  # noqa: F401  (loads the DOLFINx provider before dolfinx)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Give every rank its own pytest temp root so parallel runs do not collide."""
     comm = MPI.COMM_WORLD
     if comm.size > 1 and not config.option.basetemp:
-        config.option.basetemp = Path(tempfile.gettempdir()) / f"femcm-pytest-{os.getppid()}-{comm.rank}"
+        config.option.basetemp = (
+            Path(tempfile.gettempdir()) / f"femcm-pytest-{os.getppid()}-{comm.rank}"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,39 @@
+# femcm: two commands on a fresh machine.
+#   make demo   creates .venv if needed and runs inclusion_mechanics with pictures
+#   make test   creates .venv if needed, lints, runs the tests serially and on 2 MPI ranks
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.femcm-installed
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
+
+.PHONY: env demo test lint test-serial test-parallel bench clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || "$$(sh scripts/find-python)" -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[wheel,test]"
+	@touch $(STAMP)
+
+demo: env
+	$(BIN)/femcm run inclusion_mechanics --plot --out results/inclusion_mechanics -v
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/Dockerfile
+
+test-serial: env
+	timeout 1800 $(PYTEST) tests
+
+test-parallel: env
+	timeout 1800 $(BIN)/mpirun -n 2 $(PYTEST) -m "not serial" tests
+
+test: lint test-serial test-parallel
+
+bench: env
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf results build *.egg-info
