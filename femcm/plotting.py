@@ -7,7 +7,21 @@ from pathlib import Path
 import numpy as np
 from dolfinx import fem, plot
 
-__all__ = ["save_png"]
+__all__ = ["FIELD_UNITS", "save_png"]
+
+FIELD_UNITS: dict[str, tuple[str, float]] = {
+    "sigma_h": ("MPa", 1e-6),
+    "von_mises": ("MPa", 1e-6),
+    "sigma": ("MPa", 1e-6),
+    "max_principal": ("MPa", 1e-6),
+    "u": ("nm", 1e9),
+    "phi": ("V", 1.0),
+    "current_density": ("A/m²", 1.0),
+    "c": ("1", 1.0),
+    "mu": ("kJ/mol", 1e-3),
+    "W": ("1/nm", 1e-9),
+}
+"""Display unit and factor from SI for the colour bar of each api.md field name."""
 
 
 def _gather_grid(f: fem.Function):
@@ -15,11 +29,15 @@ def _gather_grid(f: fem.Function):
     V = f.function_space
     msh = V.mesh
     degree = V.ufl_element().embedded_superdegree
-    if degree > 1 or (degree == 1 and V.ufl_element().discontinuous):
-        P1 = fem.functionspace(msh, ("Lagrange", 1, f.ufl_shape))
-        g = fem.Function(P1, name=f.name)
+    discontinuous = V.ufl_element().discontinuous
+    if degree > 1 or (degree == 1 and discontinuous):
+        # Continuous fields as vertex data, discontinuous ones (stresses) as cell averages so
+        # that jumps across phase boundaries stay sharp.
+        target = ("DG", 0, f.ufl_shape) if discontinuous else ("Lagrange", 1, f.ufl_shape)
+        W = fem.functionspace(msh, target)
+        g = fem.Function(W, name=f.name)
         g.interpolate(f)
-        f, V = g, P1
+        f, V = g, W
     tdim = msh.topology.dim
     owned = np.arange(msh.topology.index_map(tdim).size_local, dtype=np.int32)
     cell_data = V.ufl_element().embedded_superdegree == 0
@@ -55,8 +73,6 @@ def save_png(
     title: str,
     *,
     cmap: str = "viridis",
-    length_scale: float = 1e-6,
-    length_unit: str = "µm",
     arrows: bool = False,
 ) -> None:
     """Render a scalar (or vector magnitude, optionally with arrows) field to ``path`` (PNG).
@@ -70,9 +86,16 @@ def save_png(
 
     pv.OFF_SCREEN = True
     topo, types, x, vals, cell_data = data
+    extent = float(np.ptp(x, axis=0).max())
+    length_unit, length_scale = next(
+        (u, s)
+        for u, s in (("nm", 1e-9), ("µm", 1e-6), ("mm", 1e-3), ("m", 1.0))
+        if extent < 2000 * s
+    )
     grid = pv.UnstructuredGrid(topo, types, x / length_scale)
-    mag = np.linalg.norm(vals, axis=1) if vals.shape[1] > 1 else vals[:, 0]
-    label = f"{title}"
+    unit, factor = FIELD_UNITS.get(f.name, ("", 1.0))
+    mag = factor * (np.linalg.norm(vals, axis=1) if vals.shape[1] > 1 else vals[:, 0])
+    label = f"{title} [{unit}]" if unit else title
     if cell_data:
         grid.cell_data[label] = mag
     else:
@@ -88,7 +111,15 @@ def save_png(
         scalars=label,
         cmap=cmap,
         show_edges=False,
-        scalar_bar_args={"title": label, "vertical": True},
+        scalar_bar_args={
+            "title": label,
+            "vertical": False,
+            "position_x": 0.2,
+            "position_y": 0.02,
+            "width": 0.6,
+            "title_font_size": 16,
+            "label_font_size": 14,
+        },
     )
     if arrows and not cell_data and vals.shape[1] > 1:
         step = max(1, len(x) // 400)
