@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from dolfinx import fem, plot
 
-__all__ = ["FIELD_UNITS", "save_png"]
+__all__ = ["FIELD_UNITS", "FLOW_FIELDS", "save_png"]
 
 FIELD_UNITS: dict[str, tuple[str, float]] = {
     "sigma_h": ("MPa", 1e-6),
@@ -22,6 +22,9 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "W": ("1/nm", 1e-9),
 }
 """Display unit and factor from SI for the colour bar of each api.md field name."""
+
+FLOW_FIELDS = frozenset({"current_density"})
+"""Vector fields drawn with streamlines by default (2D): their direction is the message."""
 
 
 def _gather_grid(f: fem.Function):
@@ -74,10 +77,13 @@ def save_png(
     *,
     cmap: str = "viridis",
     arrows: bool = False,
+    streamlines: bool | None = None,
 ) -> None:
     """Render a scalar (or vector magnitude, optionally with arrows) field to ``path`` (PNG).
 
     Collective; only rank 0 renders. ``f`` must be P1 (vertex) or DG0 (cell) data.
+    ``streamlines`` (2D vector fields; default: names in :data:`FLOW_FIELDS`) overlays
+    white streamlines seeded evenly across the inflow side.
     """
     data = _gather_grid(f)
     if data is None:
@@ -126,6 +132,10 @@ def save_png(
         sub = grid.extract_points(np.arange(0, len(x), step), adjacent_cells=False)
         scale = 0.05 * float(np.ptp(x[:, 0]) / length_scale) / max(float(mag.max()), 1e-300)
         pl.add_mesh(sub.glyph(orient="vec", scale="vec", factor=scale), color="white")
+    if streamlines is None:
+        streamlines = f.name in FLOW_FIELDS
+    if streamlines and vals.shape[1] == 2 and not is3d:
+        _add_streamlines(pl, grid, vals, cell_data)
     if is3d:
         pl.view_isometric()
     else:
@@ -134,3 +144,49 @@ def save_png(
     pl.show_axes()
     pl.screenshot(str(path))
     pl.close()
+
+
+def _add_streamlines(pl, grid, vals: np.ndarray, cell_data: bool, n: int = 40) -> None:
+    """Streamlines of a 2D vector field (vertex or cell data), drawn white on ``pl``.
+
+    Seeds are ``n`` evenly spaced points just inside the upstream side of the bounding box
+    (the side the mean flow enters through), integrated both ways; for a uniform inflow each
+    line then carries the same flux.
+    """
+    flow = grid.copy(deep=False)
+    vec = np.zeros((len(vals), 3))
+    vec[:, :2] = vals
+    if cell_data:
+        flow.cell_data["flow"] = vec
+        flow = flow.cell_data_to_point_data()
+    else:
+        flow.point_data["flow"] = vec
+    mean = vec[:, :2].mean(axis=0)
+    if not np.any(mean):
+        return
+    lo, hi = np.asarray(flow.bounds[0::2])[:2], np.asarray(flow.bounds[1::2])[:2]
+    size = float(np.max(hi - lo))
+    k = int(np.argmax(np.abs(mean)))
+    along = 1 - k
+    seeds = np.zeros((n, 3))
+    seeds[:, along] = lo[along] + (np.arange(n) + 0.5) / n * (hi[along] - lo[along])
+    seeds[:, k] = hi[k] - 1e-3 * size if mean[k] < 0 else lo[k] + 1e-3 * size
+    lines = flow.streamlines_from_source(
+        _polydata(seeds),
+        vectors="flow",
+        integration_direction="both",
+        initial_step_length=0.2,
+        step_unit="cl",
+        max_length=10 * size,
+        max_steps=20000,
+        interpolator_type="cell",
+    )
+    if lines.n_points:
+        pl.add_mesh(lines, color="white", line_width=1)
+
+
+def _polydata(points: np.ndarray):
+    """Point cloud as pyvista PolyData (pyvista imported lazily)."""
+    import pyvista as pv
+
+    return pv.PolyData(points)

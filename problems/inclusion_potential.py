@@ -1,0 +1,274 @@
+r"""Electric potential and current focusing around 230-phase inclusions in LLZO on Li [D].
+
+Dixit et al., Nature Materials (2022), doi:10.1038/s41563-022-01333-y, electrochemical model.
+The LLZO plate of ``inclusion_mechanics`` without the Li layer (its potential drop is
+neglected [D]):
+
+.. math::
+
+    \nabla\cdot(\kappa_p\nabla\phi) = 0,\qquad i = -\kappa_p\nabla\phi,
+    \qquad p \in \{220, 230\},
+
+- top (y = height): applied current density, :math:`\kappa\nabla\phi\cdot n = i_{app}`
+  (galvanostatic, default), or :math:`\phi = V` (``mode = "potentiostatic"``);
+- bottom (y = 0, Li/LLZO interface, Li grounded, :math:`U_{eq} = 0`): Butler–Volmer,
+  :math:`\kappa\nabla\phi\cdot n = i_0[e^{\alpha_a F\eta/RT} - e^{-\alpha_c F\eta/RT}]`,
+  :math:`\eta = -\phi - i_{BV} R_f` (plating: η < 0, φ > 0);
+- left and right: zero flux.
+
+Solved by :class:`femcm.potential.PotentialProblem` (SNES Newton, exact UFL Jacobian).
+Sign convention of the reports: the *interface current* is the normal current density from
+the electrolyte into the Li, positive for plating (= −i_BV); ratios divide by i_app
+(galvanostatic) or by the mean applied current density (potentiostatic).
+
+Reported figures (SI): ``cell_voltage`` (mean φ on the top), ``current_density_mean``
+(current through the top / width), ``overpotential_mean`` / ``_min`` / ``_max`` (η on the
+interface), ``interface_current_min`` / ``_max`` and their ``_ratio``,
+``inclusion_k_current_max`` and ``_ratio`` (max |i| within one radius of the boundary of
+inclusion k, r <= 2R, both phases), ``inclusion_k_current_inside_ratio`` (mean |i| inside
+inclusion k; a circular inclusion in a uniform field carries 2κ_230/(κ_220 + κ_230) of the
+far current), ``current_top`` and ``current_interface`` (A per metre of depth) and their
+``charge_conservation_error`` (relative).
+
+The case where the secondary phase conducts *better* than the bulk is
+``--set kappa_230=0.3`` (3 mS/cm): the current is then drawn into the inclusions.
+
+=====================  ============  ======  ===========================================
+parameter              default       unit    source
+=====================  ============  ======  ===========================================
+width, height          600e-6        m       [D]
+inclusions             3 × R 30 µm   m       [D] centres (480,420), (330,150), (120,330) µm
+kappa_220              0.1           S/m     [D] 1 mS/cm
+kappa_230              0.03          S/m     [D] 0.3 mS/cm
+i_app                  5             A/m²    [D] 0.5 mA/cm²
+i0                     0.1028        A/m²    *assumed*: RT/(F R_int), R_int = 2500 Ω cm² [D]
+alpha_a, alpha_c       0.5, 0.5      1       [D]
+temperature            298.15        K       *assumed*
+film_resistance        0             Ω m²    *assumed* (no film)
+voltage                0.25          V       *assumed* (potentiostatic mode only)
+=====================  ============  ======  ===========================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+
+import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from mpi4py import MPI
+
+from femcm.api import run_module
+from femcm.cli import run_main, run_parser
+from femcm.constants import FARADAY, R_GAS, T_DEFAULT
+from femcm.kinetics import ButlerVolmer
+from femcm.log import logger
+from femcm.meshes import plate_with_inclusions as plate
+from femcm.output import Output
+from femcm.params import InputError, ParameterSet, param
+from femcm.phases import piecewise_constant
+from femcm.postprocess import extremes, field, integrate
+from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
+from femcm.result import Result, Solution
+from femcm.solvers import SolverStats
+
+NAME = "inclusion_potential"
+
+R_INTERFACE = 0.25
+"""Interfacial resistance of [D], 2500 Ω cm² = 0.25 Ω m²; i0 = RT/(F R_int)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameters(ParameterSet):
+    """Parameters of ``inclusion_potential`` (SI units)."""
+
+    width: float = param(600e-6, "m", "LLZO width [D]", gt=0)
+    height: float = param(600e-6, "m", "LLZO height [D]", gt=0)
+    inclusions: tuple[tuple[float, float, float], ...] = param(
+        plate.DEFAULT_INCLUSIONS, "m", "230-phase inclusions: ((x, y, radius), ...) [D]"
+    )
+    kappa_220: float = param(0.1, "S/m", "ionic conductivity of LLZO-220 (1 mS/cm) [D]", gt=0)
+    kappa_230: float = param(0.03, "S/m", "ionic conductivity of LLZO-230 (0.3 mS/cm) [D]", gt=0)
+    mode: str = param(
+        "galvanostatic",
+        "",
+        "top boundary: applied current or fixed potential",
+        choices=("galvanostatic", "potentiostatic"),
+    )
+    i_app: float = param(5.0, "A/m²", "applied (plating) current density, galvanostatic [D]", gt=0)
+    voltage: float = param(0.25, "V", "cell voltage on the top, potentiostatic (*assumed*)", gt=0)
+    i0: float = param(
+        R_GAS * T_DEFAULT / (FARADAY * R_INTERFACE),
+        "A/m²",
+        "exchange current density, RT/(F·2500 Ω cm²) (*assumed* from [D])",
+        gt=0,
+    )
+    alpha_a: float = param(0.5, "1", "anodic transfer coefficient [D]", gt=0, le=1)
+    alpha_c: float = param(0.5, "1", "cathodic transfer coefficient [D]", gt=0, le=1)
+    temperature: float = param(T_DEFAULT, "K", "temperature (*assumed*)", gt=0)
+    film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
+    mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
+    mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
+    degree: int = param(2, "1", "polynomial degree of the potential", ge=1, le=3)
+
+    def validate(self) -> None:
+        """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
+        plate.check_inclusions(self.inclusions, self.width, self.height)
+        if self.mesh_size > min(self.width, self.height):
+            raise InputError(
+                f"parameter mesh_size = {self.mesh_size:g} is out of range: "
+                f"must be <= min(width, height) = {min(self.width, self.height):g}"
+            )
+
+    @property
+    def kinetics(self) -> ButlerVolmer:
+        """The Butler–Volmer kinetics of the Li/LLZO interface."""
+        return ButlerVolmer(
+            self.i0, self.alpha_a, self.alpha_c, self.temperature, self.film_resistance
+        )
+
+
+def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
+    """Build the mesh, solve for φ, report voltage, overpotential and current focusing."""
+    data = plate.plate_with_inclusions(
+        comm, p.width, p.height, 0.0, p.inclusions, p.mesh_size, p.mesh_size_inclusion
+    )
+    msh, ct, ft = data.mesh, data.cell_tags, data.facet_tags
+    tag = {name: g.tag for name, g in data.physical_groups.items()}
+    kappa = {tag["llzo_220"]: p.kappa_220}
+    if "llzo_230" in tag:
+        kappa[tag["llzo_230"]] = p.kappa_230
+    # Without a Li layer the interface facets carry the "bottom" tag (one tag per facet).
+    electrode = Electrode(tag["bottom"], p.kinetics)
+    if p.mode == "galvanostatic":
+        top: AppliedCurrent | FixedPotential = AppliedCurrent(tag["top"], p.i_app)
+    else:
+        top = FixedPotential(tag["top"], p.voltage)
+    stats = SolverStats()
+    prob = PotentialProblem(
+        msh, ft, kappa, [top, electrode], cell_tags=ct, degree=p.degree, name=NAME, stats=stats
+    )
+    its = prob.solve()
+    stats.time_steps = 1
+
+    ds = prob.ds
+    k = p.degree
+    i_vec = prob.current_density
+    fields = {
+        "phi": prob.phi,
+        "current_density": field(i_vec, msh, "DG", k - 1, "current_density"),
+        "phase": piecewise_constant(msh, ct, {t: float(t) for t in kappa}, name="phase"),
+    }
+
+    current_top = prob.current_into(top)
+    current_interface = -prob.current_into(electrode)
+    i_ref = p.i_app if p.mode == "galvanostatic" else current_top / p.width
+    top_length = integrate(1.0 * ds(tag["top"]), comm)
+    bottom_length = integrate(1.0 * ds(tag["bottom"]), comm)
+    cell_voltage = integrate(prob.phi * ds(tag["top"]), comm) / top_length
+    eta = prob.overpotential(electrode)
+    on_interface = prob.owned_dofs_on([tag["bottom"]])
+    eta_min, eta_max, _, _ = extremes(field(eta, msh, "Lagrange", k, "eta"), lambda x: on_interface)
+    i_n = field(-prob.electrode_current(electrode), msh, "Lagrange", k, "interface_current")
+    in_min, in_max, _, _ = extremes(i_n, lambda x: on_interface)
+    scalars: dict[str, float] = {
+        "cell_voltage": cell_voltage,
+        "current_density_mean": current_top / p.width,
+        "overpotential_mean": integrate(eta * ds(tag["bottom"]), comm) / bottom_length,
+        "overpotential_min": eta_min,
+        "overpotential_max": eta_max,
+        "interface_current_min": in_min,
+        "interface_current_max": in_max,
+        "interface_current_min_ratio": in_min / i_ref,
+        "interface_current_max_ratio": in_max / i_ref,
+    }
+
+    i_mag_expr = ufl.sqrt(ufl.inner(i_vec, i_vec))
+    i_mag = field(i_mag_expr, msh, "DG", k - 1, "current_magnitude")
+    mean_inside = _inclusion_mean(msh, ct, tag, i_mag_expr)
+    for n, (xc, yc, r) in enumerate(p.inclusions):
+
+        def near(x, xc=xc, yc=yc, r=r):
+            return np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= 2 * r + 1e-12 * r
+
+        _, i_max, _, _ = extremes(i_mag, near)
+        scalars |= {
+            f"inclusion_{n}_current_max": i_max,
+            f"inclusion_{n}_current_max_ratio": i_max / i_ref,
+            f"inclusion_{n}_current_inside_ratio": mean_inside(xc, yc, r) / i_ref,
+        }
+    scalars |= {
+        "current_top": current_top,
+        "current_interface": current_interface,
+        "charge_conservation_error": abs(current_top - current_interface) / abs(current_top),
+    }
+    logger_summary(scalars, its)
+
+    output.write_fields(
+        msh,
+        [
+            field(prob.phi, msh, "Lagrange", 1, "phi"),
+            field(i_vec, msh, "DG", 0, "current_density"),
+            fields["phase"],
+        ],
+    )
+    dofs = prob.scalar_space.dofmap.index_map.size_global
+    return Solution(fields, scalars, stats, dofs, plots=("phi", "current_density"))
+
+
+def logger_summary(scalars: dict[str, float], its: int) -> None:
+    """One progress line (rank 0, with ``-v``)."""
+    logger.info(
+        "%s: Newton %d its, V = %.6g V, interface current %.4g..%.4g A/m², conservation %.1e",
+        NAME,
+        its,
+        scalars["cell_voltage"],
+        scalars["interface_current_min"],
+        scalars["interface_current_max"],
+        scalars["charge_conservation_error"],
+    )
+
+
+def _inclusion_mean(msh, ct, tag, expr) -> Callable[[float, float, float], float]:
+    """Mean of ``expr`` over the 230-phase cells within 1.5 R of a centre (one form pair)."""
+    phase = piecewise_constant(
+        msh, ct, {t: (1.0 if t == tag.get("llzo_230") else 0.0) for t in np.unique(ct.values)}
+    )
+    centre, radius = fem.Constant(msh, np.zeros(2)), fem.Constant(msh, 1.0)
+    x = ufl.SpatialCoordinate(msh)
+    d2 = (x[0] - centre[0]) ** 2 + (x[1] - centre[1]) ** 2
+    inside = phase * ufl.conditional(ufl.lt(d2, (1.5 * radius) ** 2), 1.0, 0.0)
+    dx = ufl.dx(domain=msh)
+    area, total = fem.form(inside * dx), fem.form(inside * expr * dx)
+
+    def mean(xc: float, yc: float, r: float) -> float:
+        centre.value[:] = (xc, yc)
+        radius.value = r
+        a, t = (msh.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM) for f in (area, total))
+        return t / a
+
+    return mean
+
+
+def run(out=None, comm=None, plot=False, **params) -> Result:
+    """Run ``inclusion_potential`` (see ``femcm.run``)."""
+    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
+
+
+def parse_args(argv=None):
+    """Command-line options of this script."""
+    return run_parser(NAME).parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """``mpirun -n N python problems/inclusion_potential.py [--set K=V] [--out DIR]``."""
+    return run_main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
