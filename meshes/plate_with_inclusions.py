@@ -1,8 +1,8 @@
 """LLZO plate with circular secondary-phase inclusions, optionally on a Li metal layer [D].
 
 Cells: ``llzo_220`` (matrix), ``llzo_230`` (inclusions), ``li`` (layer below y = 0).
-Facets: ``top``, ``bottom``, ``left``, ``right`` (outer boundary) and ``li_llzo`` (interface,
-or the bottom of the LLZO when there is no Li layer, where it coincides with ``bottom``).
+Facets: ``top``, ``bottom``, ``left``, ``right`` (outer boundary) and, with a Li layer,
+``li_llzo`` (the Li/LLZO interface; without the layer the LLZO bottom is ``bottom``).
 
 Run alone to write a ``.msh``: ``python meshes/plate_with_inclusions.py out.msh``.
 """
@@ -98,8 +98,6 @@ def _build(
             facets[TOP].append(c)
         elif abs(ymin - y0) < tol and abs(ymax - y0) < tol:
             facets[BOTTOM].append(c)
-            if li_thickness == 0:
-                facets[LI_LLZO].append(c)
         elif abs(ymin) < tol and abs(ymax) < tol:
             facets[LI_LLZO].append(c)
         elif abs(xmin) < tol and abs(xmax) < tol:
@@ -110,7 +108,8 @@ def _build(
             inclusion_curves.append(c)
     fnames = {TOP: "top", BOTTOM: "bottom", LEFT: "left", RIGHT: "right", LI_LLZO: "li_llzo"}
     for tag, ents in facets.items():
-        gmsh.model.addPhysicalGroup(1, ents, tag, name=fnames[tag])
+        if ents:  # no li_llzo without a Li layer (a facet carries one tag in DOLFINx)
+            gmsh.model.addPhysicalGroup(1, ents, tag, name=fnames[tag])
 
     if inclusion_curves:
         r_min = min(r for _, _, r in inclusions)
