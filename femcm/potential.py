@@ -68,7 +68,7 @@ from femcm.kinetics import ButlerVolmer, asinh, asinh_bv_dimensionless, bv_dimen
 from femcm.params import InputError, check_range
 from femcm.phases import piecewise_constant
 from femcm.postprocess import integrate
-from femcm.solvers import NonlinearSolver, SolveError, SolverStats
+from femcm.solvers import NonlinearSolver, SolverStats
 
 __all__ = [
     "FILM_NEWTON",
@@ -342,7 +342,7 @@ class PotentialProblem:
             bc.set(self.u.x.array)
         its = 0
         if self._first_solve and any(isinstance(b, FixedPotential) for b in self.boundaries):
-            its = self._first_step()
+            its = self.solver.step()
         its += self.solver.solve()
         self._first_solve = False
         v_ref = self.scales["voltage"]
@@ -350,22 +350,6 @@ class PotentialProblem:
             self.phi.x.array[:] = v_ref * self.u.x.array
         else:
             self.phi.x.array[:] = v_ref * self.u.x.array[self._phi_dofs]
-        return its
-
-    def _first_step(self) -> int:
-        """One Newton step (line search included); the state is then a fresh starting point."""
-        snes = self.solver.snes
-        max_it = snes.getTolerances()[3]
-        snes.setTolerances(max_it=1)
-        try:
-            self.solver.problem.solve()
-        finally:
-            snes.setTolerances(max_it=max_it)
-        its = snes.getIterationNumber()
-        self.solver.stats.newton_iterations += its
-        self.solver.stats.linear_iterations += snes.getLinearSolveIterations()
-        if not np.isfinite(snes.getFunctionNorm()):
-            raise SolveError(f"{self.name}: first Newton step gave a non-finite residual")
         return its
 
     @property
