@@ -1,6 +1,7 @@
 """The Python API: ``problems()``, ``parameters(name)``, ``run(name, out=None, comm=None, ...)``.
 
-A problem is a module in ``femcm.problems`` (the repository's ``problems/`` folder) with
+A problem is a module in ``femcm.problem_scripts`` (the repository's ``problems/`` folder;
+the name ``femcm.problems`` is the function that lists them) with
 
 - ``NAME``: the canonical name, and a module docstring whose first line is the summary;
 - ``Parameters``: a :class:`femcm.params.ParameterSet` subclass (frozen, SI, validated);
@@ -22,7 +23,7 @@ import dolfinx
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femcm import problems as _problems_pkg
+from femcm import problem_scripts as _problems_pkg
 from femcm.log import logger
 from femcm.output import Output
 from femcm.params import ParameterInfo, ParameterSet
@@ -43,7 +44,7 @@ def problem_module(name: str) -> ModuleType:
     names = problems()
     if name not in names:
         raise ValueError(f"unknown problem {name!r}; valid problems: {', '.join(names)}")
-    return importlib.import_module(f"femcm.problems.{name}")
+    return importlib.import_module(f"femcm.problem_scripts.{name}")
 
 
 def summary(name: str) -> str:

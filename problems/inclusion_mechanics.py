@@ -52,16 +52,15 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.api import run_module
 from femcm.bcs import fix_component, pin_point
-from femcm.cli import run_main, run_parser
+from femcm.cli import entry_points
 from femcm.materials import Isotropic
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.output import Output
 from femcm.params import InputError, ParameterSet, param
 from femcm.phases import piecewise_constant
 from femcm.postprocess import extremes, field
-from femcm.result import Result, Solution
+from femcm.result import Solution
 from femcm.solvers import SolverStats
 from femcm.statics import solve_elastic, stress_fields
 
@@ -241,19 +240,7 @@ def _dg0(f: fem.Function, msh) -> fem.Function:
     return field(f, msh, "DG", 0, f.name)
 
 
-def run(out=None, comm=None, plot=False, **params) -> Result:
-    """Run ``inclusion_mechanics`` (see ``femcm.run``)."""
-    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
-
-
-def parse_args(argv=None):
-    """Command-line options of this script."""
-    return run_parser(NAME).parse_args(argv)
-
-
-def main(argv=None) -> int:
-    """``mpirun -n N python problems/inclusion_mechanics.py [--set K=V] [--out DIR]``."""
-    return run_main(NAME, argv)
+run, parse_args, main = entry_points(__name__)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,7 @@ from dolfinx import fem
 
 from mpi4py import MPI
 
-from femcm.api import run_module
-from femcm.cli import run_main, run_parser
+from femcm.cli import entry_points
 from femcm.constants import FARADAY, R_GAS, T_DEFAULT
 from femcm.kinetics import ButlerVolmer
 from femcm.log import logger
@@ -74,7 +73,7 @@ from femcm.params import InputError, ParameterSet, param
 from femcm.phases import piecewise_constant
 from femcm.postprocess import extremes, field, integrate
 from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
-from femcm.result import Result, Solution
+from femcm.result import Solution
 from femcm.solvers import SolverStats
 
 NAME = "inclusion_potential"
@@ -255,19 +254,7 @@ def _inclusion_mean(msh, ct, tag, expr) -> Callable[[float, float, float], float
     return mean
 
 
-def run(out=None, comm=None, plot=False, **params) -> Result:
-    """Run ``inclusion_potential`` (see ``femcm.run``)."""
-    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
-
-
-def parse_args(argv=None):
-    """Command-line options of this script."""
-    return run_parser(NAME).parse_args(argv)
-
-
-def main(argv=None) -> int:
-    """``mpirun -n N python problems/inclusion_potential.py [--set K=V] [--out DIR]``."""
-    return run_main(NAME, argv)
+run, parse_args, main = entry_points(__name__)
 
 
 if __name__ == "__main__":

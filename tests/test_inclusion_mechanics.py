@@ -9,7 +9,7 @@ import pytest
 from references import goodier_factors
 
 import femcm
-from femcm.problems import inclusion_mechanics as im
+from femcm.problem_scripts import inclusion_mechanics as im
 
 # One inclusion in the middle of a large LLZO block (no Li layer): the far field is the
 # problem's uniaxial-strain state σ_yy = −P, σ_xx = σ_zz = −P ν/(1 − ν).
