@@ -13,8 +13,8 @@ pytestmark = pytest.mark.serial
 COARSE = ["--set", "mesh_size=40e-6", "--set", "mesh_size_inclusion=8e-6"]
 
 
-def test_list_and_show():
-    r = run_cli(["list"])
+def test_list_and_show(tmp_path):
+    r = run_cli(["list"], cwd=tmp_path)  # installed femcm runs from any working directory
     assert r.returncode == 0, r.stderr
     assert "inclusion_mechanics" in r.stdout
     r = run_cli(["show", "inclusion_mechanics"])

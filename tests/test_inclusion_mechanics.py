@@ -125,6 +125,9 @@ def test_failed_solve_leaves_nothing(comm, shared_tmp):
 
 
 def test_problem_registry():
+    import femcm.problem_scripts.inclusion_mechanics as mod
+
+    assert mod.Parameters is im.Parameters and callable(femcm.problems)
     assert "inclusion_mechanics" in femcm.problems()
     info = femcm.parameters("inclusion_mechanics")
     assert info["E_220"].unit == "Pa" and info["E_220"].default == 161e9
