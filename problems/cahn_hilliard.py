@@ -1,0 +1,393 @@
+r"""Phase separation (Cahn–Hilliard) with a pluggable free energy, mobility and optional mechanics.
+
+Generic capability of physics.md §1b and §4 ``cahn_hilliard``, on a rectangle or any 2D gmsh
+geometry. Mixed form, split into two second-order equations [Cahn & Hilliard 1958; C]:
+
+.. math::
+
+    c_\max\,\partial_t c = \nabla\cdot(M(c)\nabla\mu),\qquad
+    \mu = g'(c) - \sigma:\Omega/3 - \frac{\kappa}{c_\max}\nabla^2 c,\qquad
+    (\nabla\cdot\sigma = 0 \text{ when } \texttt{mechanics}),
+
+zero flux everywhere, with the regular-solution :math:`g = RT[c\ln c + (1-c)\ln(1-c) +
+\chi c(1-c)]` or the polynomial double well :math:`c_\max g = \rho_s (c-c_\alpha)^2
+(c_\beta-c)^2`, and a constant, degenerate :math:`c(1-c)`, or [C]'s eq. (15) mobility, all given
+by the diffusivity :math:`D_0` (:math:`M_0 = D_0 c_\max/RT`). Backward Euler (θ-method
+optional) with adaptive Δt (``femcm.timestepping``: grown on easy Newton solves, cut on failure,
+capped so that the RMS change of c per step stays near ``target_change``): coarsening spans
+decades of time.
+Mechanics (option): plane strain, isotropic (E, ν), concentration eigenstrain
+:math:`(c - c_\mathrm{ref}) c_\max\Omega/3`, rollers on the left and bottom edges.
+
+The initial concentration is a NumPy expression of ``x``, ``y`` (metres; also ``pi``,
+``width``, ``height``, ``sin``, ``cos``, ``exp``, ``tanh``, ``sqrt``, ``where``, ``abs``) plus
+seeded noise: a random Fourier series (``noise_modes`` modes, wavelengths down to
+``noise_wavelength``), a smooth function of position, so it is the same on any number of ranks.
+
+Reports: ``free_energy_*`` (J/m, per unit thickness; chemical, gradient, elastic, total) at the
+end, ``c_integral`` (m²) and its relative drift, ``energy_steady_time`` (s: the time after which
+|dF/dt|/max|F| stays below ``energy_tol``; NaN if never), ``steps``, ``rejected_steps``,
+``newton_per_step``, ``c_min``, ``c_max``, ``t_final``; with χ > 2 also ``binodal_low/high``
+(verification.md §8). ``free_energy.csv`` (next to result.json): the series at every accepted
+step (time, total, chemical, gradient, elastic, c_integral).
+
+=====================  ===========  ========  ==================================================
+parameter              default      unit      source
+=====================  ===========  ========  ==================================================
+width, height          1e-6         m         *assumed*
+mesh_size              1.25e-8      m         *assumed* (resolves the interface, ~3 cells)
+free_energy            regular      -         regular solution [C] or polynomial
+chi                    3.0          1         *assumed* (> 2: miscibility gap)
+rho_s, c_alpha, c_beta 1e7, .2, .8  J/m³, 1   *assumed* polynomial double well
+c_max                  1e4          mol/m³    *assumed*
+kappa                  1.55e-8      J/m       *assumed* (√(κ/(c_max RT)) = 25 nm)
+mobility, D0           degenerate,  -, m²/s   *assumed*
+                       1e-14
+initial                "0.5"        -         expression of x, y (m)
+noise                  0.02         1         amplitude of the seeded noise
+t_end                  100          s         = L²/D0
+=====================  ===========  ========  ==================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
+
+import numpy as np
+from dolfinx import mesh
+from dolfinx.io import gmsh as gmshio
+
+from mpi4py import MPI
+
+from femcm.api import run_module
+from femcm.bcs import fix_component
+from femcm.chemistry import (
+    CojocaruMobility,
+    ConstantMobility,
+    DegenerateMobility,
+    DoubleWell,
+    FreeEnergy,
+    Mobility,
+    RegularSolution,
+    mobility_from_diffusivity,
+)
+from femcm.chemomechanics import (
+    Chemistry,
+    ChemoMechanics,
+    ConcentrationEigenstrain,
+    Mechanics,
+    Scales,
+    SolverOptions,
+    isotropic_omega,
+)
+from femcm.cli import run_main, run_parser
+from femcm.elasticity import Stiffness
+from femcm.materials import Isotropic
+from femcm.output import Output
+from femcm.params import InputError, ParameterSet, param
+from femcm.postprocess import extremes
+from femcm.result import Result, Solution
+from femcm.solvers import SolverStats
+from femcm.timestepping import StepControl, march
+
+NAME = "cahn_hilliard"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameters(ParameterSet):
+    """Parameters of ``cahn_hilliard`` (SI units)."""
+
+    width: float = param(1e-6, "m", "domain width (*assumed*)", gt=0)
+    height: float = param(1e-6, "m", "domain height (*assumed*)", gt=0)
+    mesh_size: float = param(1.25e-8, "m", "element size of the rectangle", gt=0)
+    mesh_file: str = param("", "", "2D gmsh .msh instead of the rectangle (zero flux all round)")
+    free_energy: str = param(
+        "regular", "", "homogeneous free energy", choices=("regular", "polynomial")
+    )
+    chi: float = param(3.0, "1", "regular-solution interaction parameter χ", ge=-50, le=50)
+    temperature: float = param(298.15, "K", "temperature", gt=0)
+    rho_s: float = param(1e7, "J/m^3", "double-well height ρ_s", gt=0)
+    c_alpha: float = param(0.2, "1", "double-well composition c_α", ge=0, lt=1)
+    c_beta: float = param(0.8, "1", "double-well composition c_β", gt=0, le=1)
+    c_max: float = param(1e4, "mol/m^3", "site density c_max (*assumed*)", gt=0)
+    kappa: float = param(1.55e-8, "J/m", "gradient-energy coefficient κ", ge=0)
+    mobility: str = param(
+        "degenerate",
+        "",
+        "mobility M(c): M0, M0 c(1-c), or [C] eq. (15)",
+        choices=("constant", "degenerate", "cojocaru"),
+    )
+    D0: float = param(1e-14, "m^2/s", "diffusivity; M0 = D0 c_max / RT", gt=0)
+    initial: str = param("0.5", "", "initial c: expression of x, y (m), or a constant")
+    noise: float = param(0.02, "1", "amplitude of the seeded noise added to c", ge=0, lt=0.5)
+    noise_seed: int = param(1, "1", "seed of the noise", ge=0)
+    noise_modes: int = param(48, "1", "Fourier modes of the noise", ge=1)
+    noise_wavelength: float = param(5e-8, "m", "shortest wavelength of the noise", gt=0)
+    t_end: float = param(100.0, "s", "end time", gt=0)
+    output_times: tuple[float, ...] = param((), "s", "times at which fields are written")
+    dt_initial: float = param(1e-4, "s", "first time step", gt=0)
+    dt_min: float = param(1e-9, "s", "smallest time step before giving up", gt=0)
+    dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
+    dt_grow: float = param(1.5, "1", "growth factor after an easy step", ge=1)
+    target_change: float = param(
+        0.01, "1", "RMS change of c per step that caps the time step (0: no cap)", ge=0, lt=1
+    )
+    easy_iterations: int = param(4, "1", "Newton iterations at or below which Δt grows", ge=1)
+    theta: float = param(1.0, "1", "θ of the θ-method (1: backward Euler)", ge=0.5, le=1)
+    steady_tol: float = param(0.0, "1/s", "stop when max|Δc|/Δt falls below (0: never)", ge=0)
+    energy_tol: float = param(1e-6, "1/s", "|dF/dt|/max|F| below which F has stopped", gt=0)
+    mechanics: bool = param(False, "", "solve for the displacement too")
+    E: float = param(100e9, "Pa", "Young's modulus (mechanics)", gt=0)
+    nu: float = param(0.3, "1", "Poisson's ratio (mechanics)", gt=-1, lt=0.5)
+    omega: float = param(1e-6, "m^3/mol", "partial molar volume Ω (isotropic)")
+    c_ref: float = param(0.5, "1", "stress-free concentration", ge=0, le=1)
+    linear_solver: str = param("mumps", "", "linear solver", choices=("mumps", "iterative"))
+    bounds: str = param("damped", "", "keeping c in (0, 1)", choices=("damped", "log", "vi"))
+
+    def validate(self) -> None:
+        """Cross-parameter checks."""
+        if self.c_beta <= self.c_alpha:
+            raise InputError(
+                f"parameter c_beta = {self.c_beta:g} is out of range: must be > c_alpha"
+            )
+        if self.mesh_size > min(self.width, self.height) / 2:
+            raise InputError(
+                f"parameter mesh_size = {self.mesh_size:g} is out of range: "
+                f"must be <= min(width, height)/2 = {min(self.width, self.height) / 2:g}"
+            )
+        if self.dt_min > self.dt_initial:
+            raise InputError(
+                f"parameter dt_min = {self.dt_min:g} is out of range: "
+                f"must be <= dt_initial = {self.dt_initial:g}"
+            )
+        if self.mesh_file and not Path(self.mesh_file).is_file():
+            raise InputError(f"parameter mesh_file = {self.mesh_file!r}: no such file")
+        if self.mesh_file and self.mechanics:
+            raise InputError("parameter mechanics = true needs the rectangle (mesh_file = '')")
+        if self.kappa == 0 and self.mobility != "cojocaru":
+            raise InputError(
+                "parameter kappa = 0 is out of range: must be > 0 unless mobility = cojocaru"
+            )
+        if any(t <= 0 or t > self.t_end for t in self.output_times):
+            raise InputError(
+                f"parameter output_times = {self.output_times!r} is out of range: "
+                f"each must be in (0, t_end = {self.t_end:g}]"
+            )
+        if self.mobility == "cojocaru" and free_energy(self).convexity_error:
+            raise InputError(free_energy(self).convexity_error + " with mobility = cojocaru")
+        _initial_function(self)  # parse the expression now, fail early
+
+
+_ALLOWED = {
+    "pi": np.pi,
+    "sin": np.sin,
+    "cos": np.cos,
+    "exp": np.exp,
+    "tanh": np.tanh,
+    "sqrt": np.sqrt,
+    "where": np.where,
+    "abs": np.abs,
+    "log": np.log,
+}
+
+
+def _initial_function(p: Parameters):
+    """c0(x) = expression(x, y) + seeded Fourier noise, as a callable of x (3, n)."""
+    try:
+        code = compile(p.initial, "<initial>", "eval")
+    except SyntaxError:
+        raise InputError(f"parameter initial = {p.initial!r} is not a valid expression") from None
+    bad = set(code.co_names) - set(_ALLOWED) - {"x", "y", "width", "height"}
+    if bad:
+        raise InputError(
+            f"parameter initial = {p.initial!r} uses unknown names {sorted(bad)}; "
+            f"allowed: x, y, width, height, {', '.join(_ALLOWED)}"
+        )
+    rng = np.random.default_rng(p.noise_seed)
+    kmax = 2 * np.pi / p.noise_wavelength
+    k = rng.uniform(-kmax, kmax, size=(p.noise_modes, 2))
+    phase = rng.uniform(0, 2 * np.pi, size=p.noise_modes)
+    amp = p.noise * np.sqrt(2.0 / p.noise_modes)
+
+    def c0(x: np.ndarray) -> np.ndarray:
+        env = {
+            "__builtins__": {},
+            **_ALLOWED,
+            "x": x[0],
+            "y": x[1],
+            "width": p.width,
+            "height": p.height,
+        }
+        base = np.broadcast_to(np.asarray(eval(code, env), dtype=float), x[0].shape)
+        noise = amp * np.cos(k @ x[:2] + phase[:, None]).sum(axis=0)
+        return base + noise
+
+    c0(np.array([[0.0], [0.0], [0.0]]))
+    return c0
+
+
+def free_energy(p: Parameters) -> FreeEnergy:
+    """The chosen homogeneous free energy."""
+    if p.free_energy == "regular":
+        return RegularSolution(p.chi, p.temperature)
+    return DoubleWell(p.rho_s, p.c_alpha, p.c_beta, p.c_max)
+
+
+def mobility(p: Parameters) -> Mobility:
+    """The chosen mobility, all from D0."""
+    m0 = mobility_from_diffusivity(p.D0, p.c_max, p.temperature)
+    return {
+        "constant": lambda: ConstantMobility(m0),
+        "degenerate": lambda: DegenerateMobility(m0),
+        "cojocaru": lambda: CojocaruMobility(p.D0, p.c_max, p.temperature),
+    }[p.mobility]()
+
+
+def build_mesh(p: Parameters, comm: MPI.Comm) -> mesh.Mesh:
+    """The rectangle [0, width] × [0, height], or the gmsh mesh of ``mesh_file``."""
+    if p.mesh_file:
+        return gmshio.read_from_msh(p.mesh_file, comm, 0, gdim=2).mesh
+    nx = max(2, round(p.width / p.mesh_size))
+    ny = max(2, round(p.height / p.mesh_size))
+    return mesh.create_rectangle(comm, [[0.0, 0.0], [p.width, p.height]], [nx, ny])
+
+
+def build_model(p: Parameters, msh: mesh.Mesh, stats: SolverStats) -> ChemoMechanics:
+    """Assemble the model from its typed parts."""
+    chem = Chemistry(free_energy(p), mobility(p), p.c_max, kappa=p.kappa)
+    mech = None
+    stress = 1.0
+    if p.mechanics:
+        stress = p.E
+        stiff = Stiffness(msh, None, {0: Isotropic(p.E, p.nu)}, scale=stress)
+        facets = _edges(msh, p)
+        mech = Mechanics(
+            stiffness=stiff,
+            bcs=lambda V: [fix_component(V, facets, 1, 0), fix_component(V, facets, 2, 1)],
+            eigenstrains=(ConcentrationEigenstrain(isotropic_omega(p.omega), p.c_max, p.c_ref),),
+        )
+    return ChemoMechanics(
+        msh,
+        chem,
+        mech,
+        scales=Scales.natural(max(p.width, p.height), chem, stress),
+        solver=SolverOptions(linear_solver=p.linear_solver, bounds=p.bounds),
+        theta=p.theta,
+        stats=stats,
+        name=NAME,
+    )
+
+
+def _edges(msh: mesh.Mesh, p: Parameters) -> mesh.MeshTags:
+    """Facet tags 1 (left, x = 0) and 2 (bottom, y = 0)."""
+    fdim = msh.topology.dim - 1
+    tol = 1e-9 * max(p.width, p.height)
+    left = mesh.locate_entities_boundary(msh, fdim, lambda x: np.isclose(x[0], 0.0, atol=tol))
+    bottom = mesh.locate_entities_boundary(msh, fdim, lambda x: np.isclose(x[1], 0.0, atol=tol))
+    facets = np.concatenate([left, bottom]).astype(np.int32)
+    values = np.concatenate([np.full(len(left), 1), np.full(len(bottom), 2)]).astype(np.int32)
+    order = np.argsort(facets, kind="stable")
+    facets, values = facets[order], values[order]
+    facets, first = np.unique(facets, return_index=True)  # the corner facet count once
+    return mesh.meshtags(msh, fdim, facets, values[first])
+
+
+def steady_time(series: np.ndarray, tol: float) -> float:
+    """Time after which |ΔF/Δt| / max|F| stays below ``tol`` (series rows: t, F); NaN if never."""
+    t, F = series[:, 0], series[:, 1]
+    if len(t) < 2:
+        return math.nan
+    scale = max(float(np.abs(F).max()), 1e-300)
+    rate = np.abs(np.diff(F)) / np.diff(t) / scale
+    above = np.nonzero(rate >= tol)[0]
+    if len(above) == 0:
+        return float(t[0])
+    last = above[-1] + 1
+    return float(t[last]) if last < len(t) - 1 else math.nan
+
+
+def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
+    """Build, march to t_end (or steady state), report energies and composition."""
+    msh = build_mesh(p, comm)
+    stats = SolverStats()
+    model = build_model(p, msh, stats)
+    model.set_initial(_initial_function(p))
+    writer = output.fields(msh)
+    rows: list[list[float]] = []
+
+    def record(t: float) -> None:
+        e = model.energies()
+        rows.append([t, e["total"], e["chemical"], e["gradient"], e["elastic"], e["c_integral"]])
+
+    def write(t: float) -> None:
+        writer.write(list(model.fields().values()), t)
+
+    record(0.0)
+    write(0.0)
+    control = StepControl(
+        dt_initial=p.dt_initial,
+        dt_min=p.dt_min,
+        dt_max=p.dt_max or math.inf,
+        grow=p.dt_grow,
+        easy_iterations=p.easy_iterations,
+        target_change=p.target_change,
+        steady_tol=p.steady_tol,
+    )
+    rep = march(
+        model,
+        control,
+        p.t_end,
+        output_times=p.output_times,
+        on_output=write,
+        on_step=lambda t, dt, its: record(t),
+    )
+    output.write_csv(
+        "free_energy.csv", ["time", "total", "chemical", "gradient", "elastic", "c_integral"], rows
+    )
+    fields = model.fields()
+    series = np.asarray(rows)
+    c_min, c_max, _, _ = extremes(fields["c"])
+    scalars = {
+        "free_energy_total": series[-1, 1],
+        "free_energy_chemical": series[-1, 2],
+        "free_energy_gradient": series[-1, 3],
+        "free_energy_elastic": series[-1, 4],
+        "c_integral": series[-1, 5],
+        "c_integral_rel_change": abs(series[-1, 5] - series[0, 5]) / abs(series[0, 5]),
+        "energy_steady_time": steady_time(series[:, :2], p.energy_tol),
+        "t_final": rep.t,
+        "steps": rep.steps,
+        "rejected_steps": rep.rejected,
+        "newton_per_step": rep.newton_iterations / max(rep.steps, 1),
+        "c_min": c_min,
+        "c_max": c_max,
+    }
+    fe = free_energy(p)
+    if p.free_energy == "polynomial" or p.chi > 2:
+        lo, hi = fe.binodal()
+        scalars |= {"binodal_low": lo, "binodal_high": hi}
+    return Solution(fields, scalars, stats, model.dofs, plots=("c", "mu"))
+
+
+def run(out=None, comm=None, plot=False, **params) -> Result:
+    """Run ``cahn_hilliard`` (see ``femcm.run``)."""
+    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
+
+
+def parse_args(argv=None):
+    """Command-line options of this script."""
+    return run_parser(NAME).parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """``mpirun -n N python problems/cahn_hilliard.py [--set K=V] [--out DIR]``."""
+    return run_main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
