@@ -176,7 +176,9 @@ class SolverOptions:
     """Newton and linear-solver settings of the coupled solve."""
 
     linear_solver: str = "mumps"
-    """``mumps`` (LU) or ``iterative`` (GMRES; fieldsplit c–μ block ASM/ILU + u GAMG)."""
+    """``mumps`` (LU) or ``iterative``: GMRES, preconditioned without mechanics by ASM/ILU(0),
+    with mechanics by a multiplicative fieldsplit: LU (MUMPS) of the c–μ block, then GAMG with
+    the rigid-body near-nullspace on u (the large block in 3D)."""
     bounds: str = "damped"
     """How c is kept in (0, 1): ``damped`` (safeguarded log, Newton steps shortened to stay
     inside), ``log`` (safeguarded log, inadmissible results rejected) or ``vi`` (SNES VI)."""
@@ -505,8 +507,8 @@ class ChemoMechanics:
         k_cmu, k_u = pc.getFieldSplitSubKSP()
         k_cmu.setType("preonly")
         p = k_cmu.getPC()
-        p.setType("asm")
-        p.setASMOverlap(1)
+        p.setType("lu")
+        p.setFactorSolverType("mumps")
         k_u.setType("preonly")
         pu = k_u.getPC()
         pu.setType("gamg")

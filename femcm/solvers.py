@@ -186,6 +186,7 @@ class NonlinearSolver:
         self.stats = stats if stats is not None else SolverStats()
         opts = dict(NEWTON_DEFAULTS)
         opts.update(options or {})
+        opts = {k: v for k, v in opts.items() if v is not None}  # None removes a default
         self.problem = NonlinearProblem(
             F, u, bcs=list(bcs), J=J, petsc_options_prefix=_prefix(name), petsc_options=opts
         )

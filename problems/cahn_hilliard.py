@@ -64,7 +64,6 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.api import run_module
 from femcm.bcs import fix_component
 from femcm.chemistry import (
     CojocaruMobility,
@@ -85,13 +84,13 @@ from femcm.chemomechanics import (
     SolverOptions,
     isotropic_omega,
 )
-from femcm.cli import run_main, run_parser
+from femcm.cli import entry_points
 from femcm.elasticity import Stiffness
 from femcm.materials import Isotropic
 from femcm.output import Output
 from femcm.params import InputError, ParameterSet, param
 from femcm.postprocess import extremes
-from femcm.result import Result, Solution
+from femcm.result import Solution
 from femcm.solvers import SolverStats
 from femcm.timestepping import StepControl, march
 
@@ -374,19 +373,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     return Solution(fields, scalars, stats, model.dofs, plots=("c", "mu"))
 
 
-def run(out=None, comm=None, plot=False, **params) -> Result:
-    """Run ``cahn_hilliard`` (see ``femcm.run``)."""
-    return run_module(sys.modules[__name__], Parameters.create(params), out, comm, plot)
-
-
-def parse_args(argv=None):
-    """Command-line options of this script."""
-    return run_parser(NAME).parse_args(argv)
-
-
-def main(argv=None) -> int:
-    """``mpirun -n N python problems/cahn_hilliard.py [--set K=V] [--out DIR]``."""
-    return run_main(NAME, argv)
+run, parse_args, main = entry_points(__name__)
 
 
 if __name__ == "__main__":

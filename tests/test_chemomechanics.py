@@ -261,8 +261,8 @@ def test_mms_rates(comm, degree, expected):
 
 @pytest.mark.parametrize("mech", [False, True])
 def test_iterative_matches_direct(comm, mech):
-    """One implicit step of the c–μ (ASM/ILU) and c–μ–u (fieldsplit: c–μ ASM/ILU, u GAMG with
-    the rigid-body near-nullspace) systems with GMRES gives MUMPS's state to 1e-8."""
+    """One implicit step of the c–μ (ASM/ILU) and c–μ–u (fieldsplit: c–μ LU, u GAMG with the
+    rigid-body near-nullspace) systems with GMRES gives MUMPS's state to 1e-8."""
     from femcm.bcs import fix_component
 
     msh = _square(comm, 24)
