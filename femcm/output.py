@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -25,12 +26,23 @@ from femcm.params import InputError
 __all__ = ["FieldWriter", "Output", "write_json_atomic"]
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and ±inf as null: strict JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace`` (call on one rank)."""
+    """Write strict JSON (non-finite numbers as null) to ``path`` atomically (one rank)."""
     fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
+            json.dump(_finite(data), fh, indent=2, allow_nan=False)
             fh.write("\n")
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

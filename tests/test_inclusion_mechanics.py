@@ -69,7 +69,8 @@ def test_output_folder(comm, shared_tmp):
     out = shared_tmp / "im"
     res = femcm.run("inclusion_mechanics", out=out, comm=comm, **COARSE)
     comm.barrier()
-    data = json.loads((out / "result.json").read_text())
+    text = (out / "result.json").read_text()
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert data["problem"] == "inclusion_mechanics"
     assert data["mesh"]["ranks"] == comm.size and data["mesh"]["cells"] > 0
     assert data["scalars"] == pytest.approx(res.scalars)
