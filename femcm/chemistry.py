@@ -218,8 +218,8 @@ class Mobility(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
-class ConstantMobility:
-    """M = M0."""
+class _ScaledMobility:
+    """M = M0 · shape(c): the part shared by the constant and degenerate mobilities."""
 
     M0: float
     """mol²/(J m s) (> 0)."""
@@ -236,6 +236,11 @@ class ConstantMobility:
     def requires_convex(self) -> bool:
         """No."""
         return False
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstantMobility(_ScaledMobility):
+    """M = M0."""
 
     def shape(self, c: Expr, curvature: Expr) -> Expr:
         """1."""
@@ -243,24 +248,8 @@ class ConstantMobility:
 
 
 @dataclasses.dataclass(frozen=True)
-class DegenerateMobility:
+class DegenerateMobility(_ScaledMobility):
     """M = M0 c(1 − c)."""
-
-    M0: float
-    """mol²/(J m s) (> 0)."""
-
-    def __post_init__(self) -> None:
-        check_range("mobility", self.M0, gt=0.0)
-
-    @property
-    def reference(self) -> float:
-        """M0."""
-        return self.M0
-
-    @property
-    def requires_convex(self) -> bool:
-        """No."""
-        return False
 
     def shape(self, c: Expr, curvature: Expr) -> Expr:
         """c(1 − c)."""

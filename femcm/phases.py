@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 from dolfinx import fem, mesh
 
-__all__ = ["cells_of", "piecewise_constant"]
+__all__ = ["cells_of", "indicator", "piecewise_constant"]
 
 
 def cells_of(cell_tags: mesh.MeshTags, tag: int) -> np.ndarray:
@@ -45,3 +45,13 @@ def piecewise_constant(
         missing = set(np.unique(cell_tags.values)) - set(values) if cell_tags else set()
         raise ValueError(f"{name}: cells without a value (tags {sorted(missing)})")
     return f
+
+
+def indicator(
+    msh: mesh.Mesh, cell_tags: mesh.MeshTags, tags: Collection[int], name: str = "indicator"
+) -> fem.Function:
+    """DG0 function: 1 on the cells carrying one of ``tags``, 0 elsewhere."""
+    local = np.unique(cell_tags.values).tolist()  # the tags this rank's cells carry
+    return piecewise_constant(
+        msh, cell_tags, {t: (1.0 if t in tags else 0.0) for t in local}, name=name
+    )

@@ -10,7 +10,7 @@ from dolfinx import fem, mesh
 
 from mpi4py import MPI
 
-__all__ = ["extremes", "field", "integrate", "owned_values"]
+__all__ = ["disk_mean", "extremes", "field", "integrate", "owned_values"]
 
 
 def field(
@@ -64,3 +64,27 @@ def extremes(
     if not np.isfinite(glo[0]):
         return np.nan, np.nan, np.full(3, np.nan), np.full(3, np.nan)
     return glo[0], -ghi[0], np.asarray(xlo), np.asarray(xhi)
+
+
+def disk_mean(
+    msh: mesh.Mesh, weight: ufl.core.expr.Expr, expr: ufl.core.expr.Expr, factor: float = 1.5
+) -> Callable[[float, float, float], float]:
+    """Weighted mean of ``expr`` over the disk of radius ``factor`` r about (x_c, y_c).
+
+    ``weight`` selects the cells (e.g. a phase :func:`femcm.phases.indicator`). The forms are
+    compiled once; the returned ``mean(x_c, y_c, r)`` only updates constants and reassembles.
+    """
+    centre, radius = fem.Constant(msh, np.zeros(2)), fem.Constant(msh, 1.0)
+    x = ufl.SpatialCoordinate(msh)
+    d2 = (x[0] - centre[0]) ** 2 + (x[1] - centre[1]) ** 2
+    inside = weight * ufl.conditional(ufl.lt(d2, (factor * radius) ** 2), 1.0, 0.0)
+    dx = ufl.dx(domain=msh)
+    forms = fem.form(inside * dx), fem.form(inside * expr * dx)
+
+    def mean(xc: float, yc: float, r: float) -> float:
+        centre.value[:] = (xc, yc)
+        radius.value = r
+        area, total = (msh.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM) for f in forms)
+        return total / area
+
+    return mean

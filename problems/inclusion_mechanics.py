@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
@@ -58,8 +57,8 @@ from femcm.materials import Isotropic
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.output import Output
 from femcm.params import InputError, ParameterSet, param
-from femcm.phases import piecewise_constant
-from femcm.postprocess import extremes, field
+from femcm.phases import indicator, piecewise_constant
+from femcm.postprocess import disk_mean, extremes, field
 from femcm.result import Solution
 from femcm.solvers import SolverStats
 from femcm.statics import solve_elastic, stress_fields
@@ -163,7 +162,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     sh_far, vm_far = far_field(p)
     scalars: dict[str, float] = {"sigma_h_far": sh_far, "von_mises_far": vm_far}
     is_llzo = _llzo_mask(fields["sigma_h"], msh, ct, tag)
-    mean_syy = _inclusion_mean_syy(msh, ct, tag, sol.sigma)
+    mean_syy = disk_mean(msh, indicator(msh, ct, [tag.get("llzo_230")]), sol.sigma[1, 1])
     for k, (xc, yc, r) in enumerate(p.inclusions):
 
         def near(x, xc=xc, yc=yc, r=r):
@@ -204,32 +203,9 @@ def _llzo_mask(f: fem.Function, msh, ct, tag) -> np.ndarray:
     V = f.function_space
     n = V.dofmap.index_map.size_local
     llzo_tags = [tag[t] for t in ("llzo_220", "llzo_230") if t in tag]
-    cell_is = piecewise_constant(
-        msh, ct, {t: (1.0 if t in llzo_tags else 0.0) for t in np.unique(ct.values)}
-    )
+    cell_is = indicator(msh, ct, llzo_tags)
     g = field(cell_is, msh, "DG", V.ufl_element().embedded_superdegree, "llzo")
     return g.x.array[:n] > 0.5
-
-
-def _inclusion_mean_syy(msh, ct, tag, sigma) -> Callable[[float, float, float], float]:
-    """Mean σ_yy over the 230-phase cells within 1.5 R of a centre (one compiled form pair)."""
-    phase = piecewise_constant(
-        msh, ct, {t: (1.0 if t == tag.get("llzo_230") else 0.0) for t in np.unique(ct.values)}
-    )
-    centre, radius = fem.Constant(msh, np.zeros(2)), fem.Constant(msh, 1.0)
-    x = ufl.SpatialCoordinate(msh)
-    d2 = (x[0] - centre[0]) ** 2 + (x[1] - centre[1]) ** 2
-    inside = phase * ufl.conditional(ufl.lt(d2, (1.5 * radius) ** 2), 1.0, 0.0)
-    dx = ufl.dx(domain=msh)
-    area, syy = fem.form(inside * dx), fem.form(inside * sigma[1, 1] * dx)
-
-    def mean(xc: float, yc: float, r: float) -> float:
-        centre.value[:] = (xc, yc)
-        radius.value = r
-        total = [msh.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM) for f in (area, syy)]
-        return total[1] / total[0]
-
-    return mean
 
 
 def _p1(u: fem.Function) -> fem.Function:

@@ -53,13 +53,11 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
 import numpy as np
 import ufl
-from dolfinx import fem
 
 from mpi4py import MPI
 
@@ -70,8 +68,8 @@ from femcm.log import logger
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.output import Output
 from femcm.params import InputError, ParameterSet, param
-from femcm.phases import piecewise_constant
-from femcm.postprocess import extremes, field, integrate
+from femcm.phases import indicator, piecewise_constant
+from femcm.postprocess import disk_mean, extremes, field, integrate
 from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.result import Solution
 from femcm.solvers import SolverStats
@@ -189,7 +187,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
 
     i_mag_expr = ufl.sqrt(ufl.inner(i_vec, i_vec))
     i_mag = field(i_mag_expr, msh, "DG", k - 1, "current_magnitude")
-    mean_inside = _inclusion_mean(msh, ct, tag, i_mag_expr)
+    mean_inside = disk_mean(msh, indicator(msh, ct, [tag.get("llzo_230")]), i_mag_expr)
     for n, (xc, yc, r) in enumerate(p.inclusions):
 
         def near(x, xc=xc, yc=yc, r=r):
@@ -231,27 +229,6 @@ def logger_summary(scalars: dict[str, float], its: int) -> None:
         scalars["interface_current_max"],
         scalars["charge_conservation_error"],
     )
-
-
-def _inclusion_mean(msh, ct, tag, expr) -> Callable[[float, float, float], float]:
-    """Mean of ``expr`` over the 230-phase cells within 1.5 R of a centre (one form pair)."""
-    phase = piecewise_constant(
-        msh, ct, {t: (1.0 if t == tag.get("llzo_230") else 0.0) for t in np.unique(ct.values)}
-    )
-    centre, radius = fem.Constant(msh, np.zeros(2)), fem.Constant(msh, 1.0)
-    x = ufl.SpatialCoordinate(msh)
-    d2 = (x[0] - centre[0]) ** 2 + (x[1] - centre[1]) ** 2
-    inside = phase * ufl.conditional(ufl.lt(d2, (1.5 * radius) ** 2), 1.0, 0.0)
-    dx = ufl.dx(domain=msh)
-    area, total = fem.form(inside * dx), fem.form(inside * expr * dx)
-
-    def mean(xc: float, yc: float, r: float) -> float:
-        centre.value[:] = (xc, yc)
-        radius.value = r
-        a, t = (msh.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM) for f in (area, total))
-        return t / a
-
-    return mean
 
 
 run, parse_args, main = entry_points(__name__)
