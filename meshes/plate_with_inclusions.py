@@ -24,7 +24,7 @@ from mpi4py import MPI
 from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
 from femcm.params import InputError
 
-__all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "plate_with_inclusions"]
+__all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "check_plate", "plate_with_inclusions"]
 
 DEFAULT_INCLUSIONS = ((480e-6, 420e-6, 30e-6), (330e-6, 150e-6, 30e-6), (120e-6, 330e-6, 30e-6))
 """Centres (x, y) and radii of the three 230-phase inclusions of [D], metres."""
@@ -55,6 +55,18 @@ def check_inclusions(
                     f"parameter {name}[{k}] overlaps {name}[{j}]: centre distance must exceed "
                     f"the sum of radii {r + rj:g}"
                 )
+
+
+def check_plate(
+    width: float, height: float, inclusions: Sequence[Sequence[float]], mesh_size: float
+) -> None:
+    """Inclusions inside the plate and disjoint; ``mesh_size`` no larger than the plate."""
+    check_inclusions(inclusions, width, height)
+    if mesh_size > min(width, height):
+        raise InputError(
+            f"parameter mesh_size = {mesh_size:g} is out of range: "
+            f"must be <= min(width, height) = {min(width, height):g}"
+        )
 
 
 def _build(

@@ -91,12 +91,7 @@ class Parameters(ParameterSet):
 
     def validate(self) -> None:
         """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
-        plate.check_inclusions(self.inclusions, self.width, self.height)
-        if self.mesh_size > min(self.width, self.height):
-            raise InputError(
-                f"parameter mesh_size = {self.mesh_size:g} is out of range: "
-                f"must be <= min(width, height) = {min(self.width, self.height):g}"
-            )
+        plate.check_plate(self.width, self.height, self.inclusions, self.mesh_size)
         if self.mesh_file and not Path(self.mesh_file).is_file():
             raise InputError(f"parameter mesh_file = {self.mesh_file!r}: no such file")
 

@@ -67,7 +67,7 @@ from femcm.kinetics import ButlerVolmer
 from femcm.log import logger
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.output import Output
-from femcm.params import InputError, ParameterSet, param
+from femcm.params import ParameterSet, param
 from femcm.phases import indicator, piecewise_constant
 from femcm.postprocess import disk_mean, extremes, field, integrate
 from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
@@ -115,12 +115,7 @@ class Parameters(ParameterSet):
 
     def validate(self) -> None:
         """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
-        plate.check_inclusions(self.inclusions, self.width, self.height)
-        if self.mesh_size > min(self.width, self.height):
-            raise InputError(
-                f"parameter mesh_size = {self.mesh_size:g} is out of range: "
-                f"must be <= min(width, height) = {min(self.width, self.height):g}"
-            )
+        plate.check_plate(self.width, self.height, self.inclusions, self.mesh_size)
 
     @property
     def kinetics(self) -> ButlerVolmer:
