@@ -9,7 +9,7 @@ from dolfinx import fem, mesh
 
 from mpi4py import MPI
 
-__all__ = ["fix_component", "fix_scalar", "pin_point"]
+__all__ = ["fix_component", "pin_point"]
 
 
 def fix_component(
@@ -20,16 +20,6 @@ def fix_component(
     facets = facet_tags.find(tag)
     dofs = fem.locate_dofs_topological(V.sub(comp), msh.topology.dim - 1, facets)
     return fem.dirichletbc(np.float64(value), dofs, V.sub(comp))
-
-
-def fix_scalar(
-    V: fem.FunctionSpace, facet_tags: mesh.MeshTags, tags: Sequence[int], value: float
-) -> fem.DirichletBC:
-    """A scalar unknown fixed to ``value`` on the facets of all ``tags``."""
-    msh = V.mesh
-    facets = np.unique(np.concatenate([facet_tags.find(t) for t in tags]))
-    dofs = fem.locate_dofs_topological(V, msh.topology.dim - 1, facets)
-    return fem.dirichletbc(np.float64(value), dofs, V)
 
 
 def pin_point(

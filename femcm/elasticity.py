@@ -18,10 +18,8 @@ from femcm.phases import piecewise_constant
 
 __all__ = [
     "Stiffness",
-    "elastic_energy_density",
     "embed3",
     "hydrostatic",
-    "max_principal_2d",
     "rigid_body_modes",
     "strain",
     "von_mises",
@@ -49,13 +47,6 @@ def von_mises(sigma: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
     """Von Mises equivalent stress sqrt(3/2 s:s) of the 3×3 tensor."""
     s = ufl.dev(sigma)
     return ufl.sqrt(1.5 * ufl.inner(s, s))
-
-
-def max_principal_2d(sigma: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
-    """Largest principal stress of a plane-strain 3×3 tensor (in-plane pair and σ_zz)."""
-    c = (sigma[0, 0] + sigma[1, 1]) / 2
-    r = ufl.sqrt(((sigma[0, 0] - sigma[1, 1]) / 2) ** 2 + sigma[0, 1] ** 2)
-    return ufl.max_value(c + r, sigma[2, 2])
 
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -111,11 +102,6 @@ class Stiffness:
     def contract(self, a: ufl.core.expr.Expr, b: ufl.core.expr.Expr) -> ufl.core.expr.Expr:
         """A : C : b for symmetric 3×3 tensors a, b."""
         return ufl.inner(a, self.stress(b))
-
-
-def elastic_energy_density(sigma: ufl.core.expr.Expr, eps_el: ufl.core.expr.Expr) -> ufl.Form:
-    """Elastic energy density ½ σ : ε_el (integrate with ``* dx``)."""
-    return 0.5 * ufl.inner(sigma, eps_el)
 
 
 def rigid_body_modes(V: fem.FunctionSpace) -> list[np.ndarray]:
