@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from femcm.constants import R_GAS, T_DEFAULT
+from femcm.base.constants import R_GAS, T_DEFAULT
 
 MPIRUN = Path(sys.executable).with_name("mpirun")
 WIDTH = 0.5e-6
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     """Print one line per linear solver."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", type=int, default=1)
-    parser.add_argument("--solvers", nargs="+", default=["mumps", "iterative"])
+    parser.add_argument("--solvers", nargs="+", default=["direct", "iterative"])
     args = parser.parse_args(argv)
     print(
         f"{'solver':>9} {'ranks':>5} {'dofs':>7} {'steps':>5} {'rej':>3} {'newton/step':>11} "

@@ -1,6 +1,6 @@
 """femcm: finite-element chemo-mechanics of solid-state battery electrolytes on DOLFINx.
 
-Public API (see README and ``../shared/spec/api.md``)::
+Public API (see the README)::
 
     import femcm
     femcm.problems()                       # canonical problem names
@@ -9,14 +9,15 @@ Public API (see README and ``../shared/spec/api.md``)::
 """
 
 from femcm import _backend  # noqa: F401  (must precede every dolfinx import)
-from femcm.api import parameters, problems, run
-from femcm.params import ParameterInfo
-from femcm.result import Result
-from femcm.solvers import SolveError
+from femcm.app.api import parameters, problems, run
+from femcm.app.params import ParameterInfo
+from femcm.app.result import Result
+from femcm.base.errors import InputError, SolveError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "InputError",
     "ParameterInfo",
     "Result",
     "SolveError",

@@ -2,6 +2,6 @@
 
 import sys
 
-from femcm.cli import main
+from femcm.app.cli import main
 
 sys.exit(main())

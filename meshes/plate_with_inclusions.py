@@ -21,8 +21,8 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.base.errors import InputError
 from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
-from femcm.params import InputError
 
 __all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "check_plate", "plate_with_inclusions"]
 

@@ -13,8 +13,8 @@ zero flux everywhere, with the regular-solution :math:`g = RT[c\ln c + (1-c)\ln(
 \chi c(1-c)]` or the polynomial double well :math:`c_\max g = \rho_s (c-c_\alpha)^2
 (c_\beta-c)^2`, and a constant, degenerate :math:`c(1-c)`, or [C]'s eq. (15) mobility, all given
 by the diffusivity :math:`D_0` (:math:`M_0 = D_0 c_\max/RT`). Backward Euler (θ-method
-optional) with adaptive Δt (``femcm.timestepping``: grown on easy Newton solves, cut on failure,
-capped so that the RMS change of c per step stays near ``target_change``): coarsening spans
+optional) with adaptive Δt (``femcm.solvers.timestepping``: grown on easy Newton solves, cut on
+failure, capped so that the RMS change of c per step stays near ``target_change``): coarsening spans
 decades of time.
 Mechanics (option): plane strain, isotropic (E, ν), concentration eigenstrain
 :math:`(c - c_\mathrm{ref}) c_\max\Omega/3`, rollers on the left and bottom edges.
@@ -64,8 +64,16 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.bcs import fix_component
-from femcm.chemistry import (
+from femcm.app.output import Output
+from femcm.app.params import ParameterSet, param
+from femcm.app.result import Solution
+from femcm.app.script import entry_points
+from femcm.base.errors import InputError
+from femcm.fem.bcs import fix_component
+from femcm.fem.postprocess import extremes
+from femcm.fem.stiffness import Stiffness
+from femcm.models.chemomechanics import Chemistry, ChemoMechanics, Mechanics, Scales, SolverOptions
+from femcm.physics.chemistry import (
     CojocaruMobility,
     ConstantMobility,
     DegenerateMobility,
@@ -75,24 +83,11 @@ from femcm.chemistry import (
     RegularSolution,
     mobility_from_diffusivity,
 )
-from femcm.chemomechanics import (
-    Chemistry,
-    ChemoMechanics,
-    ConcentrationEigenstrain,
-    Mechanics,
-    Scales,
-    SolverOptions,
-    isotropic_omega,
-)
-from femcm.cli import entry_points
-from femcm.elasticity import Stiffness
-from femcm.materials import Isotropic
-from femcm.output import Output
-from femcm.params import InputError, ParameterSet, param
-from femcm.postprocess import extremes
-from femcm.result import Solution
-from femcm.solvers import SolverStats
-from femcm.timestepping import StepControl, march
+from femcm.physics.eigenstrains import ConcentrationEigenstrain, isotropic_omega
+from femcm.physics.materials import Isotropic
+from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
+from femcm.solvers.stats import SolverStats
+from femcm.solvers.timestepping import StepControl, march
 
 NAME = "cahn_hilliard"
 
@@ -145,7 +140,9 @@ class Parameters(ParameterSet):
     nu: float = param(0.3, "1", "Poisson's ratio (mechanics)", gt=-1, lt=0.5)
     omega: float = param(1e-6, "m^3/mol", "partial molar volume Ω (isotropic)")
     c_ref: float = param(0.5, "1", "stress-free concentration", ge=0, le=1)
-    linear_solver: str = param("mumps", "", "linear solver", choices=("mumps", "iterative"))
+    linear_solver: str = param(
+        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
+    )
     bounds: str = param("damped", "", "keeping c in (0, 1)", choices=("damped", "log", "vi"))
 
     def validate(self) -> None:

@@ -51,17 +51,19 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.bcs import fix_component, pin_point
-from femcm.cli import entry_points
-from femcm.materials import Isotropic
+from femcm.app.output import Output
+from femcm.app.params import ParameterSet, param
+from femcm.app.result import Solution
+from femcm.app.script import entry_points
+from femcm.base.errors import InputError
+from femcm.fem.bcs import fix_component, pin_point
+from femcm.fem.phases import indicator, piecewise_constant
+from femcm.fem.postprocess import disk_mean, extremes, field
 from femcm.meshes import plate_with_inclusions as plate
-from femcm.output import Output
-from femcm.params import InputError, ParameterSet, param
-from femcm.phases import indicator, piecewise_constant
-from femcm.postprocess import disk_mean, extremes, field
-from femcm.result import Solution
-from femcm.solvers import SolverStats
-from femcm.statics import solve_elastic, stress_fields
+from femcm.models.elastic import solve_elastic, stress_fields
+from femcm.physics.materials import Isotropic
+from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
+from femcm.solvers.stats import SolverStats
 
 NAME = "inclusion_mechanics"
 
@@ -86,7 +88,9 @@ class Parameters(ParameterSet):
     mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
     mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
     degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
-    linear_solver: str = param("mumps", "", "linear solver", choices=("mumps", "gamg"))
+    linear_solver: str = param(
+        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
+    )
     mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")
 
     def validate(self) -> None:

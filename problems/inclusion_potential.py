@@ -16,7 +16,7 @@ neglected [D]):
   :math:`\eta = -\phi - i_{BV} R_f` (plating: η < 0, φ > 0);
 - left and right: zero flux.
 
-Solved by :class:`femcm.potential.PotentialProblem` (SNES Newton, exact UFL Jacobian).
+Solved by :class:`femcm.models.potential.PotentialProblem` (SNES Newton, exact UFL Jacobian).
 Sign convention of the reports: the *interface current* is the normal current density from
 the electrolyte into the Li, positive for plating (= −i_BV); ratios divide by i_app
 (galvanostatic) or by the mean applied current density (potentiostatic).
@@ -61,18 +61,18 @@ import ufl
 
 from mpi4py import MPI
 
-from femcm.cli import entry_points
-from femcm.constants import FARADAY, R_GAS, T_DEFAULT
-from femcm.kinetics import ButlerVolmer
-from femcm.log import logger
+from femcm.app.output import Output
+from femcm.app.params import ParameterSet, param
+from femcm.app.result import Solution
+from femcm.app.script import entry_points
+from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
+from femcm.base.log import logger
+from femcm.fem.phases import indicator, piecewise_constant
+from femcm.fem.postprocess import disk_mean, extremes, field, integrate
 from femcm.meshes import plate_with_inclusions as plate
-from femcm.output import Output
-from femcm.params import ParameterSet, param
-from femcm.phases import indicator, piecewise_constant
-from femcm.postprocess import disk_mean, extremes, field, integrate
-from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
-from femcm.result import Solution
-from femcm.solvers import SolverStats
+from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
+from femcm.physics.kinetics import ButlerVolmer
+from femcm.solvers.stats import SolverStats
 
 NAME = "inclusion_potential"
 

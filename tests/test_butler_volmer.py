@@ -24,7 +24,10 @@ from scipy.optimize import brentq
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femcm.kinetics import (
+from femcm.base.errors import InputError
+from femcm.fem.postprocess import integrate
+from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
+from femcm.physics.kinetics import (
     ButlerVolmer,
     asinh_bv_dimensionless,
     butler_volmer,
@@ -32,9 +35,6 @@ from femcm.kinetics import (
     overpotential_np,
     total_overpotential_np,
 )
-from femcm.params import InputError
-from femcm.postprocess import integrate
-from femcm.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 
 L, W, KAPPA, I0 = 100e-6, 20e-6, 0.1, 0.1
 BOTTOM, TOP = 1, 2

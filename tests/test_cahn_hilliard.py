@@ -19,13 +19,13 @@ from dolfinx import mesh
 from mpi4py import MPI
 
 import femcm
-from femcm.chemistry import CojocaruMobility, DoubleWell, RegularSolution
-from femcm.chemomechanics import Chemistry, ChemoMechanics, Scales
-from femcm.constants import R_GAS, T_DEFAULT
-from femcm.params import InputError
+from femcm.base.constants import R_GAS, T_DEFAULT
+from femcm.base.errors import InputError, SolveError
+from femcm.models.chemomechanics import Chemistry, ChemoMechanics, Scales
+from femcm.physics.chemistry import CojocaruMobility, DoubleWell, RegularSolution
 from femcm.problem_scripts import cahn_hilliard as ch
-from femcm.solvers import SolveError, SolverStats
-from femcm.timestepping import StepControl, march
+from femcm.solvers.stats import SolverStats
+from femcm.solvers.timestepping import StepControl, march
 
 L = 1e-6
 RT = R_GAS * T_DEFAULT

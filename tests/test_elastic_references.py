@@ -19,12 +19,12 @@ from references import (
     misfit_outside,
 )
 
-from femcm.bcs import pin_point
-from femcm.materials import Cubic, Isotropic, rotation_z
+from femcm.fem.bcs import pin_point
+from femcm.fem.phases import piecewise_constant
+from femcm.fem.postprocess import integrate
 from femcm.meshes.disk_with_inclusion import disk_with_inclusion
-from femcm.phases import piecewise_constant
-from femcm.postprocess import integrate
-from femcm.statics import solve_elastic
+from femcm.models.elastic import solve_elastic
+from femcm.physics.materials import Cubic, Isotropic, rotation_z
 
 R, R_OUT = 1.0, 12.0
 E_M, NU_M = 150e9, 0.26
@@ -106,8 +106,8 @@ def test_kirsch_hole(comm):
     data = _mesh(comm, hole=True, h_in=0.03)
     mats = {data.physical_groups["matrix"].tag: Isotropic(E_M, NU_M)}
     sol = _solve(data, mats, lambda x, y: kirsch(S, R, x, y))
-    from femcm.postprocess import field
-    from femcm.probe import probe
+    from femcm.fem.postprocess import field
+    from femcm.fem.probe import probe
 
     sig = field(sol.sigma, data.mesh, "DG", 1, "sigma")
     vals = probe(sig, np.array([[0.0, R, 0.0], [R, 0.0, 0.0]])).reshape(2, 3, 3)
@@ -138,8 +138,8 @@ def test_misfit_inclusion(comm):
     err = np.abs(s - expected).max() / abs(s_in)
     assert err < 1e-3, f"misfit interior rel. error {err:.2e}"
     # Outside: σ_rr at r = 2R and 4R on the x axis (σ_xx there) decays as R²/r².
-    from femcm.postprocess import field
-    from femcm.probe import probe
+    from femcm.fem.postprocess import field
+    from femcm.fem.probe import probe
 
     sig = field(sol.sigma, data.mesh, "DG", 1, "sigma")
     pts = np.array([[2 * R, 0.0, 0.0], [4 * R, 0.0, 0.0]])

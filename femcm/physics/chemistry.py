@@ -1,7 +1,7 @@
 r"""Homogeneous free energies and mobilities for the c–μ(–u) system, as small pure UFL functions.
 
 Free energies are per mole of host sites, :math:`g(c)` in J/mol, so the free energy per volume
-is :math:`c_\max g(c)` (physics.md §1, §1b). Each free energy carries its own energy scale
+is :math:`c_\max g(c)` [C]. Each free energy carries its own energy scale
 (``energy_scale``, J/mol) and returns :math:`\hat g = g/\text{energy\_scale}`; the chemical
 potential follows by differentiation (:func:`homogeneous_potential`, ``ufl.diff``), never by
 hand.
@@ -19,14 +19,14 @@ shape (``reference`` and ``shape(c, curvature)``):
   + \tfrac19 c_\max C_{ijkl}\Omega_{ij}\Omega_{kl})`,
   i.e. :math:`D_0 c_\max / (\partial^2 f/\partial c^2 / c_\max)`: the ``curvature`` argument
   is exactly that denominator (J/mol), which the model builds from the free energy and the
-  stiffness. Positive only for a convex free energy (χ < 2), see verification.md §2.
+  stiffness. Positive only for a convex free energy (χ < 2), i.e. χ < 2.
 
 With ``mobility_from_diffusivity`` a constant or degenerate mobility is given by a diffusivity:
 :math:`M_0 = D_0 c_\max/(RT)`, so that dilute ideal diffusion is Fick's law with :math:`D_0`.
 
 The logarithms are safeguarded (:func:`safe_log`): below a floor ε they continue as the
 second-order Taylor polynomial, so a Newton iterate that overshoots c ≤ 0 or c ≥ 1 gives finite
-residuals (the time-step driver then rejects the state; see ``femcm.timestepping``).
+residuals (the time-step driver then rejects the state).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import numpy as np
 import ufl
 from scipy import optimize
 
-from femcm.constants import R_GAS, T_DEFAULT
-from femcm.params import InputError, check_range
+from femcm.base.constants import R_GAS, T_DEFAULT
+from femcm.base.errors import InputError, check_range
 
 __all__ = [
     "CojocaruMobility",
@@ -124,25 +124,14 @@ class RegularSolution:
         e = self.log_floor
         return c * safe_log(c, e) + (1 - c) * safe_log(1 - c, e) + self.chi * c * (1 - c)
 
-    def potential_np(self, c: np.ndarray) -> np.ndarray:
-        """ĝ'(c) = ln(c/(1−c)) + χ(1 − 2c) in NumPy (units of RT)."""
-        return np.log(c / (1 - c)) + self.chi * (1 - 2 * c)
-
     def binodal(self) -> tuple[float, float]:
-        """Coexisting compositions: ln(c/(1−c)) = χ(2c − 1) (verification.md §8); χ > 2."""
+        """Coexisting compositions (common tangent): ln(c/(1−c)) = χ(2c − 1); χ > 2."""
         if self.chi <= 2:
             raise InputError(f"parameter chi = {self.chi:g}: no miscibility gap, must be > 2")
         lo = optimize.brentq(
             lambda c: np.log(c / (1 - c)) - self.chi * (2 * c - 1), 1e-300, 0.5 - 1e-9, xtol=1e-15
         )
         return float(lo), float(1 - lo)
-
-    def spinodal(self) -> tuple[float, float]:
-        """C = (1 ± √(1 − 2/χ))/2 (verification.md §8); χ > 2."""
-        if self.chi <= 2:
-            raise InputError(f"parameter chi = {self.chi:g}: no spinodal, must be > 2")
-        s = math.sqrt(1 - 2 / self.chi)
-        return (1 - s) / 2, (1 + s) / 2
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from dolfinx import fem
 
-from femcm.probe import probe as _probe
-from femcm.solvers import SolverStats
+from femcm.fem.probe import probe as _probe
+from femcm.solvers.stats import SolverStats
 
 __all__ = ["Result", "Solution"]
 

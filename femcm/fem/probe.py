@@ -7,6 +7,8 @@ from dolfinx import fem, geometry
 
 from mpi4py import MPI
 
+from femcm.fem.geometry import bounding_box
+
 __all__ = ["probe"]
 
 
@@ -23,7 +25,8 @@ def probe(f: fem.Function | fem.Expression, points: np.ndarray) -> np.ndarray:
     p_in = np.asarray(points, dtype=float).reshape(len(points), -1)
     pts[:, : p_in.shape[1]] = p_in
     tdim = msh.topology.dim
-    tree = geometry.bb_tree(msh, tdim, padding=1e-12 * _diameter(msh))
+    lo, hi = bounding_box(msh)
+    tree = geometry.bb_tree(msh, tdim, padding=1e-12 * float(np.linalg.norm(hi - lo)))
     candidates = geometry.compute_collisions_points(tree, pts)
     colliding = geometry.compute_colliding_cells(msh, candidates, pts)
     vs = f.function_space.value_size
@@ -46,13 +49,3 @@ def probe(f: fem.Function | fem.Expression, points: np.ndarray) -> np.ndarray:
     comm.Allreduce(values, total, op=MPI.SUM)
     total[owner == comm.size] = np.nan
     return total[:, 0] if vs == 1 else total
-
-
-def _diameter(msh) -> float:
-    x = msh.geometry.x
-    lo = x.min(axis=0) if len(x) else np.full(3, np.inf)
-    hi = x.max(axis=0) if len(x) else np.full(3, -np.inf)
-    glo, ghi = np.empty(3), np.empty(3)
-    msh.comm.Allreduce(lo, glo, op=MPI.MIN)
-    msh.comm.Allreduce(hi, ghi, op=MPI.MAX)
-    return float(np.linalg.norm(ghi - glo))

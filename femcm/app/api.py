@@ -4,7 +4,7 @@ A problem is a module in ``femcm.problem_scripts`` (the repository's ``problems/
 the name ``femcm.problems`` is the function that lists them) with
 
 - ``NAME``: the canonical name, and a module docstring whose first line is the summary;
-- ``Parameters``: a :class:`femcm.params.ParameterSet` subclass (frozen, SI, validated);
+- ``Parameters``: a :class:`femcm.app.params.ParameterSet` subclass (frozen, SI, validated);
 - ``solve(p, comm, output) -> Solution``: the physics, writing fields through ``output``;
 - ``run(...)`` and ``main(argv=None)``, thin wrappers over :func:`run_module` and the CLI.
 """
@@ -23,19 +23,22 @@ import dolfinx
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femcm import problem_scripts as _problems_pkg
-from femcm.log import logger
-from femcm.output import Output
-from femcm.params import ParameterInfo, ParameterSet
-from femcm.result import Result
+from femcm.app.output import Output
+from femcm.app.params import ParameterInfo, ParameterSet
+from femcm.app.result import Result
+from femcm.base.log import logger
 
 __all__ = ["parameters", "problem_module", "problems", "run", "run_module", "summary"]
+
+PROBLEMS_PACKAGE = "femcm.problem_scripts"
+"""Where the problem scripts (the repository's ``problems/`` folder) are installed."""
 
 
 def problems() -> list[str]:
     """Canonical names of the available problems, sorted."""
+    package = importlib.import_module(PROBLEMS_PACKAGE)  # the top layer, found at run time
     return sorted(
-        m.name for m in pkgutil.iter_modules(_problems_pkg.__path__) if not m.name.startswith("_")
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
     )
 
 
@@ -44,7 +47,7 @@ def problem_module(name: str) -> ModuleType:
     names = problems()
     if name not in names:
         raise ValueError(f"unknown problem {name!r}; valid problems: {', '.join(names)}")
-    return importlib.import_module(f"femcm.problem_scripts.{name}")
+    return importlib.import_module(f"{PROBLEMS_PACKAGE}.{name}")
 
 
 def summary(name: str) -> str:
@@ -114,7 +117,7 @@ def run_module(
             out=output.out,
         )
         if plot and output.enabled:
-            from femcm.plotting import save_png
+            from femcm.app.plotting import save_png
 
             for fname in sol.plots:
                 save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)

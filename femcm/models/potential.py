@@ -9,7 +9,7 @@ with κ piecewise constant per phase (cell tag) and boundary pieces chosen by fa
 - :class:`AppliedCurrent` (galvanostatic): :math:`\kappa\nabla\phi\cdot n = i_{app}`, the
   current density flowing *into* the domain (n outward);
 - :class:`FixedPotential` (potentiostatic): :math:`\phi = V`;
-- :class:`Electrode`: Butler–Volmer kinetics (:mod:`femcm.kinetics`) against a metal at
+- :class:`Electrode`: Butler–Volmer kinetics (:mod:`femcm.physics.kinetics`) against a metal at
   potential :math:`\phi_s` with equilibrium potential :math:`U_{eq}`,
   :math:`\kappa\nabla\phi\cdot n = i_{BV}(\eta)`, :math:`\eta = \phi_s - \phi - U_{eq} - i_{BV}R_f`
   (anodic current, from the metal into the electrolyte, positive);
@@ -37,7 +37,7 @@ Both sides grow only linearly in η or logarithmically in *i*, so damped Newton 
 error-oriented ``nleqerr`` line search, :data:`FILM_NEWTON`) converges in a handful of steps
 where the direct form :math:`\eta + R_f i_{BV}(\eta) = \ldots` crept for dozens, and the
 overflow-free form
-:func:`femcm.kinetics.asinh_bv_dimensionless` keeps every exponential bounded. The
+:func:`femcm.physics.kinetics.asinh_bv_dimensionless` keeps every exponential bounded. The
 Jacobian is the exact UFL derivative. Without a film no extra unknown is created and the
 Butler–Volmer law enters the residual directly.
 
@@ -63,12 +63,13 @@ from dolfinx import fem, mesh
 
 from mpi4py import MPI
 
-from femcm.constants import FARADAY, R_GAS, T_DEFAULT
-from femcm.kinetics import ButlerVolmer, asinh, asinh_bv_dimensionless, bv_dimensionless
-from femcm.params import InputError, check_range
-from femcm.phases import piecewise_constant
-from femcm.postprocess import integrate
-from femcm.solvers import NonlinearSolver, SolverStats
+from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
+from femcm.base.errors import InputError, check_range
+from femcm.fem.phases import piecewise_constant
+from femcm.fem.postprocess import integrate
+from femcm.physics.kinetics import ButlerVolmer, asinh, asinh_bv_dimensionless, bv_dimensionless
+from femcm.solvers.nonlinear import NonlinearSolver
+from femcm.solvers.stats import SolverStats
 
 __all__ = [
     "FILM_NEWTON",

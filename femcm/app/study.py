@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from femcm import api
+from femcm.app import api
 
 __all__ = ["study"]
 

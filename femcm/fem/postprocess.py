@@ -71,7 +71,7 @@ def disk_mean(
 ) -> Callable[[float, float, float], float]:
     """Weighted mean of ``expr`` over the disk of radius ``factor`` r about (x_c, y_c).
 
-    ``weight`` selects the cells (e.g. a phase :func:`femcm.phases.indicator`). The forms are
+    ``weight`` selects the cells (e.g. a phase :func:`femcm.fem.phases.indicator`). The forms are
     compiled once; the returned ``mean(x_c, y_c, r)`` only updates constants and reassembles.
     """
     centre, radius = fem.Constant(msh, np.zeros(2)), fem.Constant(msh, 1.0)

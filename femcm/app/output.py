@@ -21,7 +21,7 @@ from dolfinx import fem, io, mesh
 
 from mpi4py import MPI
 
-from femcm.params import InputError
+from femcm.base.errors import InputError
 
 __all__ = ["FieldWriter", "Output", "write_json_atomic"]
 

@@ -9,10 +9,13 @@ import numpy as np
 import ufl
 from dolfinx import fem, mesh
 
-from femcm.elasticity import Stiffness, hydrostatic, strain, von_mises
-from femcm.materials import Material
-from femcm.postprocess import field
-from femcm.solvers import LinearSolver, SolverStats, linear_options
+from femcm.fem.postprocess import field
+from femcm.fem.stiffness import Stiffness
+from femcm.physics.elasticity import hydrostatic, strain, von_mises
+from femcm.physics.materials import Material
+from femcm.solvers.linear import LinearSolver
+from femcm.solvers.options import SolverChoice, linear_options
+from femcm.solvers.stats import SolverStats
 
 __all__ = ["ElasticSolution", "solve_elastic", "stress_fields"]
 
@@ -35,7 +38,7 @@ def solve_elastic(
     bcs: Callable[[fem.FunctionSpace], Sequence[fem.DirichletBC]],
     tractions: Sequence[tuple[ufl.Measure, ufl.core.expr.Expr]] = (),
     eigenstrain: ufl.core.expr.Expr | None = None,
-    solver: str = "mumps",
+    solver: SolverChoice | str = SolverChoice.DIRECT,
     stats: SolverStats | None = None,
     name: str = "elastic",
 ) -> ElasticSolution:
@@ -57,6 +60,7 @@ def solve_elastic(
     for ds, t in tractions:
         L += ufl.inner(t / scale, v) * ds
     uh = fem.Function(V, name="u")
+    solver = SolverChoice(solver)
     LinearSolver(
         a,
         L,
@@ -64,7 +68,7 @@ def solve_elastic(
         bcs(V),
         name=name,
         options=linear_options(solver, elasticity=True),
-        elasticity_space=V if solver == "gamg" else None,
+        elasticity_space=V if solver is SolverChoice.ITERATIVE else None,
         stats=stats,
     ).solve()
     eps_el = strain(uh) if eigenstrain is None else strain(uh) - eigenstrain

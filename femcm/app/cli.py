@@ -9,18 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mpi4py import MPI
 
-from femcm import api
-from femcm.log import configure
-from femcm.params import InputError
-from femcm.solvers import SolveError
+from femcm.app import api
+from femcm.base.errors import InputError, SolveError
+from femcm.base.log import configure
 
-__all__ = ["entry_points", "main", "run_main", "run_parser"]
+__all__ = ["main", "run_main", "run_parser"]
 
 EXIT_BAD_INPUT = 2
 EXIT_SOLVE_FAILED = 3
@@ -103,30 +102,6 @@ def run_main(name: str, argv: Sequence[str] | None = None) -> int:
     return _run(name, run_parser(name).parse_args(argv))
 
 
-def entry_points(module_name: str) -> tuple[Callable, Callable, Callable]:
-    """``run``, ``parse_args`` and ``main`` of a problem script, from its ``NAME``.
-
-    In ``problems/NAME.py``: ``run, parse_args, main = entry_points(__name__)``; the module
-    works both imported (``femcm.problem_scripts.NAME``) and as a script under ``mpirun``.
-    """
-    mod = sys.modules[module_name]
-    name = mod.NAME
-
-    def run(out=None, comm=None, plot: bool = False, **params: Any):
-        return api.run_module(mod, mod.Parameters.create(params), out, comm, plot)
-
-    def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-        return run_parser(name).parse_args(argv)
-
-    def main(argv: Sequence[str] | None = None) -> int:
-        return run_main(name, argv)
-
-    run.__doc__ = f"Run ``{name}``; the same as ``femcm.run({name!r}, out, comm, plot, ...)``."
-    parse_args.__doc__ = f"Command-line options of ``problems/{name}.py``."
-    main.__doc__ = f"``mpirun -n N python problems/{name}.py [--set K=V] [--out DIR] [--plot]``."
-    return run, parse_args, main
-
-
 def _show(name: str) -> int:
     mod = api.problem_module(name)
     print(f"{name}: {api.summary(name)}")
@@ -161,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             return _show(args.name)
         if args.command == "study":
-            from femcm.study import study
+            from femcm.app.study import study
 
             return study(args.name, args.vary, args.sets, args.out, args.workers, args.ranks)
     except ValueError as exc:

@@ -27,9 +27,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from femcm.log import logger
-from femcm.params import check_range
-from femcm.solvers import SolveError
+from femcm.base.errors import SolveError, check_range
+from femcm.base.log import logger
 
 __all__ = ["Change", "Evolution", "MarchReport", "StepControl", "march"]
 
@@ -108,7 +107,6 @@ class MarchReport:
     rejected: int = 0
     newton_iterations: int = 0
     steady: bool = False
-    dt_last: float = 0.0
     dts: list[float] = dataclasses.field(default_factory=list)
 
 
@@ -162,7 +160,6 @@ def march(
         change = system.accept()
         rep.t = t_new
         rep.steps += 1
-        rep.dt_last = step
         rep.dts.append(step)
         logger.info(
             "step %d: t = %.6g s, dt = %.3e s, %d Newton its, max|dc|/dt = %.3e 1/s",

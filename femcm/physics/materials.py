@@ -9,9 +9,9 @@ import dataclasses
 
 import numpy as np
 
-from femcm.params import InputError, check_range
+from femcm.base.errors import InputError, check_range
 
-__all__ = ["Cubic", "Isotropic", "Material", "rotation_z", "voigt_rotation"]
+__all__ = ["VOIGT_PAIRS", "Cubic", "Isotropic", "Material", "rotation_z", "voigt_rotation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +33,6 @@ class Isotropic:
         """(λ, μ) in Pa."""
         lmbda = self.E * self.nu / ((1 + self.nu) * (1 - 2 * self.nu))
         return lmbda, self.E / (2 * (1 + self.nu))
-
-    @property
-    def shear_modulus(self) -> float:
-        """μ = E / (2(1+ν)), Pa."""
-        return self.lame[1]
 
     def voigt(self) -> np.ndarray:
         """6×6 Voigt stiffness, Pa."""
@@ -80,6 +75,9 @@ class Cubic:
 
 Material = Isotropic | Cubic
 
+VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+"""Tensor index pairs of the six Voigt components (xx, yy, zz, yz, xz, xy)."""
+
 
 def rotation_z(angle: float) -> tuple[tuple[float, float, float], ...]:
     """Rotation rows for a crystal turned by ``angle`` (rad) about z."""
@@ -87,13 +85,10 @@ def rotation_z(angle: float) -> tuple[tuple[float, float, float], ...]:
     return ((c, s, 0.0), (-s, c, 0.0), (0.0, 0.0, 1.0))
 
 
-_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
-
-
 def voigt_rotation(Q: np.ndarray) -> np.ndarray:
     """Bond matrix K with C' = K C Kᵀ for the rotation x' = Q x (stress-like Voigt)."""
     K = np.zeros((6, 6))
-    for a, (i, j) in enumerate(_VOIGT):
-        for b, (k, m) in enumerate(_VOIGT):
+    for a, (i, j) in enumerate(VOIGT_PAIRS):
+        for b, (k, m) in enumerate(VOIGT_PAIRS):
             K[a, b] = Q[i, k] * Q[j, m] + (Q[i, m] * Q[j, k] if k != m else 0.0)
     return K

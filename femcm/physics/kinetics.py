@@ -9,7 +9,7 @@ r"""Butler–Volmer electrode kinetics as pure UFL, with NumPy twins for verific
 with the charge-transfer overpotential :math:`\eta`. A film (interfacial) resistance
 :math:`R_f` in series adds an ohmic drop, so the total interfacial drop for a current density
 :math:`i` is :math:`\eta_{tot}(i) = \eta(i) + i R_f` with :math:`\eta = i_{BV}^{-1}`. That
-relation is implicit in :math:`\eta`; :mod:`femcm.potential` keeps :math:`\eta` as an
+relation is implicit in :math:`\eta`; :mod:`femcm.models.potential` keeps :math:`\eta` as an
 unknown on the electrode (see there).
 
 The UFL functions take dimensionless arguments or SI UFL expressions and never touch PETSc.
@@ -25,8 +25,8 @@ import dataclasses
 import numpy as np
 import ufl
 
-from femcm.constants import FARADAY, R_GAS, T_DEFAULT
-from femcm.params import check_range
+from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
+from femcm.base.errors import check_range
 
 __all__ = [
     "ButlerVolmer",

@@ -1,6 +1,6 @@
 r"""Mixed c–μ–u chemo-mechanics [C]: the residual as a sum of small UFL terms, and its solver.
 
-Unknowns (physics.md §1): normalised concentration :math:`c`, chemical potential :math:`\mu`
+Unknowns: normalised concentration :math:`c`, chemical potential :math:`\mu`
 (J/mol), optional displacement :math:`u` (m). With :math:`f = c_\max g(c) + \tfrac12\kappa
 |\nabla c|^2 + \tfrac12\sigma:(\varepsilon - \varepsilon^*)` and
 :math:`\sigma = \mathbb C : (\varepsilon(u) - \varepsilon^*(c))`,
@@ -13,7 +13,8 @@ Unknowns (physics.md §1): normalised concentration :math:`c`, chemical potentia
     \nabla\cdot\sigma + b = 0.
 
 For the concentration eigenstrain :math:`\varepsilon^c = (c - c_\mathrm{ref}) c_\max\Omega/3`
-the coupling term is :math:`-\sigma:\Omega/3` (the sign of [C]'s weak form, physics.md §1).
+the coupling term is :math:`-\sigma:\Omega/3` (the sign of [C]'s weak form (18) and of its
+results: tension attracts Li).
 Eigenstrain sources are anything with ``__call__(c) -> 3×3 UFL`` (:class:`EigenstrainSource`);
 their c-derivative is taken by ``ufl.diff``, so a dislocation eigenstrain (independent of c)
 plugs in without touching this module. The mobility's elastic curvature
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import basix.ufl
 import numpy as np
@@ -42,69 +43,39 @@ from dolfinx import fem, mesh
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femcm.chemistry import FreeEnergy, Mobility, homogeneous_curvature
-from femcm.elasticity import Stiffness, hydrostatic, rigid_body_modes, strain, von_mises
-from femcm.log import logger
-from femcm.params import InputError, check_range
-from femcm.postprocess import field, integrate
-from femcm.solvers import DIRECT, NonlinearSolver, SolverStats
-from femcm.timestepping import Change
+from femcm.base.errors import InputError, check_range
+from femcm.base.log import logger
+from femcm.base.scales import Scales
+from femcm.fem.postprocess import field, integrate
+from femcm.fem.stiffness import Stiffness
+from femcm.physics.chemistry import (
+    FreeEnergy,
+    Mobility,
+    homogeneous_curvature,
+    homogeneous_potential,
+)
+from femcm.physics.chemomechanics import (
+    diffusion,
+    gradient_energy,
+    momentum_balance,
+    potential_definition,
+    storage,
+    stress_coupling,
+)
+from femcm.physics.eigenstrains import EigenstrainSource
+from femcm.physics.elasticity import hydrostatic, strain, von_mises
+from femcm.solvers.nonlinear import NonlinearSolver
+from femcm.solvers.nullspace import rigid_body_modes
+from femcm.solvers.options import DIRECT, SolverChoice
+from femcm.solvers.stats import SolverStats
+from femcm.solvers.timestepping import Change
 
-__all__ = [
-    "Chemistry",
-    "ChemoMechanics",
-    "ConcentrationEigenstrain",
-    "EigenstrainSource",
-    "Mechanics",
-    "Scales",
-    "SolverOptions",
-    "diffusion",
-    "gradient_energy",
-    "isotropic_omega",
-    "momentum_balance",
-    "potential_definition",
-    "storage",
-    "stress_coupling",
-]
+__all__ = ["Chemistry", "ChemoMechanics", "Mechanics", "Scales", "SolverOptions"]
 
 Expr = ufl.core.expr.Expr
 
 
 # --- typed parts ---------------------------------------------------------------------------
-
-
-class EigenstrainSource(Protocol):
-    """A 3×3 eigenstrain (dimensionless UFL), possibly depending on the concentration c."""
-
-    def __call__(self, c: Expr) -> Expr:
-        """ε*(c), 3×3."""
-        ...
-
-
-def isotropic_omega(omega: float) -> tuple[tuple[float, float, float], ...]:
-    """Ω I (m³/mol) as a 3×3 tuple."""
-    return ((omega, 0.0, 0.0), (0.0, omega, 0.0), (0.0, 0.0, omega))
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class ConcentrationEigenstrain:
-    """ε^c = (c − c_ref) c_max Ω / 3 [C]."""
-
-    omega: tuple[tuple[float, float, float], ...] | Expr
-    """Partial molar volume tensor Ω, m³/mol (3×3; :func:`isotropic_omega` for Ω I)."""
-    c_max: float
-    """Site density, mol/m³."""
-    c_ref: float | Expr = 0.0
-    """Stress-free concentration: a number or a per-phase DG0 field."""
-
-    def __post_init__(self) -> None:
-        check_range("c_max", self.c_max, gt=0.0)
-        if isinstance(self.c_ref, float | int):
-            check_range("c_ref", self.c_ref, ge=0.0, le=1.0)
-
-    def __call__(self, c: Expr) -> Expr:
-        """(c − c_ref) c_max Ω / 3."""
-        return (c - self.c_ref) * self.c_max * ufl.as_matrix(self.omega) / 3
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -145,7 +116,7 @@ class Chemistry:
     """Volumetric source, mol/(m³ s) (manufactured solutions)."""
     external_potential: Expr | None = None
     """Extra chemical potential, J/mol, e.g. −Ω σ_h of a prescribed stress field (one-way
-    coupling, verification.md §2)."""
+    coupling: equilibrium segregation)."""
 
     def __post_init__(self) -> None:
         check_range("c_max", self.c_max, gt=0.0)
@@ -155,30 +126,13 @@ class Chemistry:
 
 
 @dataclasses.dataclass(frozen=True)
-class Scales:
-    """Internal units (SI values): length L, time t₀, energy e₀ (J/mol), stress s₀."""
-
-    length: float
-    time: float
-    energy: float
-    stress: float = 1.0
-
-    @classmethod
-    def natural(cls, length: float, chem: Chemistry, stress: float = 1.0) -> Scales:
-        """L given; e₀ from the free energy; t₀ = L² c_max/(M_ref e₀)."""
-        e0 = chem.free_energy.energy_scale
-        t0 = length**2 * chem.c_max / (chem.mobility.reference * e0)
-        return cls(length=length, time=t0, energy=e0, stress=stress)
-
-
-@dataclasses.dataclass(frozen=True)
 class SolverOptions:
     """Newton and linear-solver settings of the coupled solve."""
 
-    linear_solver: str = "mumps"
-    """``mumps`` (LU) or ``iterative``: GMRES, preconditioned without mechanics by ASM/ILU(0),
-    with mechanics by a multiplicative fieldsplit: LU (MUMPS) of the c–μ block, then GAMG with
-    the rigid-body near-nullspace on u (the large block in 3D)."""
+    linear_solver: SolverChoice = SolverChoice.DIRECT
+    """``direct`` (MUMPS LU) or ``iterative``: GMRES, preconditioned without mechanics by
+    ASM/ILU(0), with mechanics by a multiplicative fieldsplit: LU (MUMPS) of the c–μ block,
+    then GAMG with the rigid-body near-nullspace on u (the large block in 3D)."""
     bounds: str = "damped"
     """How c is kept in (0, 1): ``damped`` (safeguarded log, Newton steps shortened to stay
     inside), ``log`` (safeguarded log, inadmissible results rejected) or ``vi`` (SNES VI)."""
@@ -191,51 +145,20 @@ class SolverOptions:
     """``damped``: a Newton step moves c at most this fraction of the way to 0 or 1."""
 
     def __post_init__(self) -> None:
-        if self.linear_solver not in ("mumps", "iterative"):
+        try:
+            object.__setattr__(self, "linear_solver", SolverChoice(self.linear_solver))
+        except ValueError:
             raise InputError(
                 f"parameter linear_solver = {self.linear_solver!r} is not allowed: "
-                "must be one of mumps, iterative"
-            )
+                f"must be one of {', '.join(SolverChoice)}"
+            ) from None
         if self.bounds not in ("damped", "log", "vi"):
             raise InputError(
                 f"parameter bounds = {self.bounds!r} is not allowed: must be one of damped, log, vi"
             )
-        check_range("snes_rtol", self.rtol, gt=0.0, lt=1.0)
-        check_range("snes_atol", self.atol, gt=0.0)
-        check_range("snes_max_it", self.max_it, ge=1)
-
-
-# --- residual terms (pure UFL) -------------------------------------------------------------
-
-
-def storage(c: Expr, c_n: Expr, q: Expr, dt: Expr) -> Expr:
-    """(c − c_n)/Δt q (integrand; integrate with the lumped measure)."""
-    return (c - c_n) / dt * q
-
-
-def diffusion(flux: Expr, flux_n: Expr, q: Expr, theta: Expr, grad) -> Expr:
-    """[θ J + (1−θ) J_n]·∇q with J = M∇μ (integrand)."""
-    return ufl.inner(theta * flux + (1 - theta) * flux_n, grad(q))
-
-
-def potential_definition(mu: Expr, mu_hom: Expr, mu_ext: Expr, q: Expr) -> Expr:
-    """(μ − g'(c) − μ_ext) q (integrand; integrate with the lumped measure)."""
-    return (mu - mu_hom - mu_ext) * q
-
-
-def stress_coupling(mu_el: Expr, q: Expr) -> Expr:
-    """−μ_el q with μ_el = −σ : ∂ε*/∂c / c_max (integrand)."""
-    return -mu_el * q
-
-
-def gradient_energy(kappa: Expr, c: Expr, q: Expr, grad) -> Expr:
-    """−κ ∇c·∇q, the gradient-energy part of the μ equation (integrand)."""
-    return -kappa * ufl.inner(grad(c), grad(q))
-
-
-def momentum_balance(sigma: Expr, eps_test: Expr) -> Expr:
-    """σ : ε(η) (integrand)."""
-    return ufl.inner(sigma, eps_test)
+        check_range("rtol", self.rtol, gt=0.0, lt=1.0)
+        check_range("atol", self.atol, gt=0.0)
+        check_range("max_it", self.max_it, ge=1)
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -308,7 +231,7 @@ class ChemoMechanics:
             self._set_bounds()
         if solver.bounds == "damped":
             self.solver.snes.setLineSearchPreCheck(self._damp)
-        if solver.linear_solver == "iterative":
+        if solver.linear_solver is SolverChoice.ITERATIVE:
             self._setup_fieldsplit()
 
     # UFL building blocks -------------------------------------------------------------------
@@ -411,7 +334,7 @@ class ChemoMechanics:
         }
         if o.bounds == "vi":
             opts["snes_type"] = "vinewtonrsls"
-        if o.linear_solver == "iterative":
+        if o.linear_solver is SolverChoice.ITERATIVE:
             opts |= {
                 "ksp_type": "gmres",
                 "ksp_rtol": 1e-8,
@@ -477,14 +400,10 @@ class ChemoMechanics:
             dtype=np.int64,
         )
         pos[np.asarray(umap)] = np.arange(len(umap))
-        modes = rigid_body_modes(Vu)
         vecs = []
-        for m in modes:
+        for m in rigid_body_modes(Vu):  # orthonormal; the u block holds exactly Vu's dofs
             v = PETSc.Vec().createMPI((len(u_local), PETSc.DECIDE), comm=self.msh.comm)
-            v.array[:] = m[pos[u_local]]
-            for z in vecs:
-                v.axpy(-v.dot(z), z)
-            v.normalize()
+            v.array[:] = m.array[pos[u_local]]
             vecs.append(v)
         ns = PETSc.NullSpace().create(vectors=vecs, comm=self.msh.comm)
         is_u.compose("nearnullspace", ns)
@@ -522,7 +441,7 @@ class ChemoMechanics:
         """One θ-step of size dt (s) to time t_new (s) from the accepted state; Newton its."""
         self.dt.value = dt / self.scales.time
         self.clock.value = t_new
-        if self.options.linear_solver == "iterative" and self.mech is not None:
+        if self.options.linear_solver is SolverChoice.ITERATIVE and self.mech is not None:
             if not self._fs_configured:
                 self._configure_subsolvers()
         try:
@@ -568,12 +487,8 @@ class ChemoMechanics:
         self.w.x.array[cmap] = cf.x.array
         Vm, mmap = self._collapsed[1]
         mf = fem.Function(Vm)
-        mf.interpolate(
-            fem.Expression(
-                ufl.diff(self.chem.free_energy.density(cv := ufl.variable(cf)), cv),
-                Vm.element.interpolation_points,
-            )
-        )
+        mu0 = homogeneous_potential(self.chem.free_energy, cf)
+        mf.interpolate(fem.Expression(mu0, Vm.element.interpolation_points))
         self.w.x.array[mmap] = mf.x.array
         self.w.x.scatter_forward()
         self.w_n.x.array[:] = self.w.x.array

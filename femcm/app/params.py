@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import math
 import typing
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Self
 
-__all__ = ["InputError", "ParameterInfo", "ParameterSet", "check_range", "param"]
+from femcm.base.errors import InputError, check_range, range_text
 
-
-class InputError(ValueError):
-    """Bad input found after parameter validation (e.g. a mesh file without a needed group)."""
+__all__ = ["ParameterInfo", "ParameterSet", "param"]
 
 
 class ParameterInfo(NamedTuple):
@@ -41,6 +38,7 @@ def param(
     lt: float | None = None,
     le: float | None = None,
     choices: tuple[str, ...] | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> Any:
     """Declare a parameter field with its unit, meaning and allowed range.
 
@@ -53,37 +51,11 @@ def param(
         lt: exclusive upper bound.
         le: inclusive upper bound.
         choices: allowed values of a string parameter.
+        renamed: former values of a string parameter -> their replacement (refused, naming it).
     """
     meta = {"unit": unit, "doc": doc, "gt": gt, "ge": ge, "lt": lt, "le": le, "choices": choices}
+    meta["renamed"] = renamed or {}
     return dataclasses.field(default=default, metadata=meta)
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    if meta.get("choices"):
-        return "one of " + ", ".join(meta["choices"])
-    lo = f"> {meta['gt']:g}" if meta.get("gt") is not None else None
-    lo = f">= {meta['ge']:g}" if meta.get("ge") is not None else lo
-    hi = f"< {meta['lt']:g}" if meta.get("lt") is not None else None
-    hi = f"<= {meta['le']:g}" if meta.get("le") is not None else hi
-    return " and ".join(s for s in (lo, hi) if s) or "any"
-
-
-def check_range(
-    name: str,
-    value: float,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    lt: float | None = None,
-    le: float | None = None,
-) -> None:
-    """Raise a one-line ``ValueError`` if ``value`` is not finite or outside the bounds."""
-    ok = isinstance(value, int | float) and math.isfinite(value)
-    ok = ok and (gt is None or value > gt) and (ge is None or value >= ge)
-    ok = ok and (lt is None or value < lt) and (le is None or value <= le)
-    if not ok:
-        rng = _range_text({"gt": gt, "ge": ge, "lt": lt, "le": le})
-        raise InputError(f"parameter {name} = {value!r} is out of range: must be {rng}")
 
 
 def _coerce(name: str, hint: Any, value: Any) -> Any:
@@ -129,9 +101,14 @@ class ParameterSet:
             value = _coerce(f.name, hints[f.name], getattr(self, f.name))
             object.__setattr__(self, f.name, value)
             meta = f.metadata
+            if meta.get("choices") and value in meta.get("renamed", {}):
+                raise InputError(
+                    f"parameter {f.name} = {value!r} was renamed: use "
+                    f"{meta['renamed'][value]!r} (allowed: {', '.join(meta['choices'])})"
+                )
             if meta.get("choices") and value not in meta["choices"]:
                 raise InputError(
-                    f"parameter {f.name} = {value!r} is not allowed: must be {_range_text(meta)}"
+                    f"parameter {f.name} = {value!r} is not allowed: must be {range_text(meta)}"
                 )
             if any(meta.get(k) is not None for k in ("gt", "ge", "lt", "le")):
                 check_range(
@@ -187,7 +164,7 @@ class ParameterSet:
                 f.default,
                 f.metadata.get("unit", ""),
                 f.metadata.get("doc", ""),
-                _range_text(f.metadata),
+                range_text(f.metadata),
             )
             for f in dataclasses.fields(cls)
         }

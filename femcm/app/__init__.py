@@ -1,0 +1,1 @@
+"""Layer 5: parameters, the Python API and CLI, studies, output, results and pictures."""

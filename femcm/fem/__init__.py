@@ -1,0 +1,1 @@
+"""Layer 2: DOLFINx helpers — phase fields, Dirichlet conditions, reductions, probes."""
