@@ -1,0 +1,406 @@
+"""LLZTO block with a Li region grown into it from the plating electrode at z = 0 [S].
+
+Siniscalchi et al., Energy Environ. Sci. 17 (2024) 2431, doi:10.1039/d3ee03916a: a
+20 × 30 × 50 µm³ LLZTO block between the plating Li electrode (z = 0) and the counter
+electrode (z = L_z). Li penetrates the electrolyte from z = 0 as
+
+- :func:`hemi_ellipsoid`: a protrusion, the half (z > 0) of an ellipsoid with semi-axes
+  (radius, radius, depth) centred on the interface (radius = depth: a hemisphere);
+- :func:`inclined_crack`: a Li-filled spallation crack, a disk of radius R and opening t with
+  a rounded rim (a flat cylinder of radius R − t/2 fused with a torus of tube radius t/2, so
+  the tip radius is t/2), inclined by θ to the interface and reaching depth d below it
+  (its deepest point is at z = d; its lower rim dips below z = 0, where it joins the Li);
+- :func:`closed_surface`: any closed triangulated surface that meshio reads (STL, OBJ, PLY,
+  VTK, ...), as [S] reconstructed theirs from FIB tomography. The part inside the block is Li.
+
+The Li region is removed from the mesh: only the electrolyte is meshed, and the whole
+Li/electrolyte interface is a boundary (φ = 0 there).
+
+Cells: ``electrolyte``. Facets: ``electrode`` (the flat part of the Li interface, z = 0),
+``li_surface`` (the rest of the Li interface: protrusion or crack faces), ``counter``
+(z = L_z), ``sides`` (the four side walls; with the Li feature centred on a wall or an edge
+they are symmetry planes).
+
+Mesh size: ``h_tip`` at the Li surface (for the crack: at its rim, the crack faces get
+``max(h_tip, t/2)``), growing linearly with the distance at the rate ``growth`` up to ``h``.
+Models are built in µm and returned in metres.
+
+Run alone to write a ``.msh``: ``python meshes/spallation_block.py crack out.msh``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
+
+import gmsh
+import numpy as np
+from dolfinx.io import gmsh as gmshio
+
+from mpi4py import MPI
+
+from femcm.base.errors import InputError
+from femcm.meshes._gmsh import session, to_dolfinx, write_msh
+
+__all__ = [
+    "BLOCK",
+    "closed_surface",
+    "crack_geometry",
+    "hemi_ellipsoid",
+    "inclined_crack",
+    "read_surface",
+    "write_sphere_stl",
+]
+
+BLOCK = (20e-6, 30e-6, 50e-6)
+"""LLZTO block of [S]: x, y, z sizes (m); the plating electrode is z = 0."""
+
+ELECTROLYTE = 1
+ELECTRODE, LI_SURFACE, COUNTER, SIDES = 11, 12, 13, 14
+UM = 1e-6
+
+
+# -- geometry pieces (µm) ------------------------------------------------------------------
+
+
+def crack_geometry(
+    radius: float, opening: float, inclination: float, depth: float
+) -> tuple[float, np.ndarray]:
+    """Centre height z_c and unit normal of the crack disk (any length unit).
+
+    The disk is tilted about the x axis by ``inclination`` (radians, 0: parallel to the
+    interface) and placed so that its highest point is at z = ``depth``.
+    """
+    normal = np.array([0.0, -math.sin(inclination), math.cos(inclination)])
+    half_height = (radius - opening / 2) * math.sin(inclination) + opening / 2
+    return depth - half_height, normal
+
+
+def check_crack(radius: float, opening: float, inclination: float, depth: float) -> None:
+    """Opening below the diameter; the crack reaches the Li (its lowest point below z = 0)."""
+    if not 0 < opening < radius:
+        raise InputError(
+            f"parameter opening = {opening:g} is out of range: need 0 < opening < radius"
+        )
+    if not 0 <= inclination < math.pi / 2:
+        raise InputError(
+            f"parameter inclination = {inclination:g} is out of range: need 0 <= it < pi/2 (rad)"
+        )
+    z_c, _ = crack_geometry(radius, opening, inclination, depth)
+    lowest = 2 * z_c - depth
+    if not (depth > 0 and lowest < 0):
+        reach = 2 * ((radius - opening / 2) * math.sin(inclination) + opening / 2)
+        raise InputError(
+            f"parameter depth = {depth:g} is out of range: the crack must start at the Li, "
+            f"need 0 < depth < 2((R - t/2) sin(inclination) + t/2) = {reach:g}"
+        )
+
+
+def _crack_volume(
+    centre: Sequence[float], radius: float, opening: float, inclination: float, depth: float
+) -> int:
+    occ = gmsh.model.occ
+    r_flat, half = radius - opening / 2, opening / 2
+    disk = occ.addCylinder(0, 0, -half, 0, 0, opening, r_flat)
+    rim = occ.addTorus(0, 0, 0, r_flat, half)
+    (vol,), _ = occ.fuse([(3, disk)], [(3, rim)])
+    z_c, _ = crack_geometry(radius, opening, inclination, depth)
+    occ.rotate([vol], 0, 0, 0, 1, 0, 0, inclination)
+    occ.translate([vol], centre[0], centre[1], z_c)
+    return vol[1]
+
+
+def _crack_tip_distance(
+    centre: Sequence[float], radius: float, opening: float, inclination: float, depth: float
+) -> str:
+    """MathEval expression: distance to the rim (torus) surface of the crack."""
+    z_c, n = crack_geometry(radius, opening, inclination, depth)
+    num = [f"({float(v):.17g})" for v in (*centre, z_c, *n, radius - opening / 2, opening / 2)]
+    cx, cy, cz, nx, ny, nz, r_c, half = num
+    dx, dy, dz = f"(x-{cx})", f"(y-{cy})", f"(z-{cz})"
+    a = f"({dx}*{nx}+{dy}*{ny}+{dz}*{nz})"
+    rho = f"sqrt(abs({dx}*{dx}+{dy}*{dy}+{dz}*{dz}-{a}*{a}))"
+    return f"sqrt(({rho}-{r_c})*({rho}-{r_c})+{a}*{a})-{half}"
+
+
+def read_surface(path: str | Path, unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points (metres) and triangles of a closed surface file read with meshio.
+
+    ``unit`` is the file's length unit in metres (1e-6 for µm). Raises :class:`InputError`
+    when the file has no triangles or the surface is not closed (every edge in two triangles).
+    """
+    import meshio
+
+    try:
+        m = meshio.read(str(path))
+    except Exception as err:
+        msg = f"parameter surface_file = {str(path)!r}: meshio cannot read it ({err})"
+        raise InputError(msg) from err
+    tris = [c.data for c in m.cells if c.type == "triangle"]
+    if not tris:
+        raise InputError(f"parameter surface_file = {str(path)!r} holds no triangles")
+    tri = np.concatenate(tris)
+    # STL stores each triangle with its own vertices: merge coincident points.
+    pts = np.asarray(m.points, dtype=float)[:, :3] * unit
+    scale = float(np.ptp(pts, axis=0).max())
+    key = np.round(pts / (1e-9 * scale)).astype(np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    pts, tri = pts[first], inverse.reshape(-1)[tri]
+    tri = tri[(tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])]
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    if np.any(counts != 2):
+        raise InputError(
+            f"parameter surface_file = {str(path)!r}: the surface is not closed "
+            f"({int(np.sum(counts != 2))} edges not shared by exactly two triangles)"
+        )
+    return pts, tri
+
+
+def _surface_volume(points: np.ndarray, triangles: np.ndarray) -> int:
+    """An OCC volume bounded by the triangles (points in µm): plane faces sewn into a shell."""
+    occ = gmsh.model.occ
+    pt = [occ.addPoint(*p) for p in points]
+    lines: dict[tuple[int, int], int] = {}
+
+    def line(a: int, b: int) -> int:
+        if (b, a) in lines:
+            return -lines[(b, a)]
+        if (a, b) not in lines:
+            lines[(a, b)] = occ.addLine(pt[a], pt[b])
+        return lines[(a, b)]
+
+    faces = []
+    for a, b, c in triangles:
+        loop = occ.addCurveLoop([line(a, b), line(b, c), line(c, a)])
+        faces.append(occ.addPlaneSurface([loop]))
+    shell = occ.addSurfaceLoop(faces, sewing=True)
+    return occ.addVolume([shell])
+
+
+def write_sphere_stl(path: str | Path, centre: Sequence[float], radius: float, n: int = 24) -> None:
+    """Write a closed UV-sphere triangulation (``n`` latitude bands, 2n longitudes) with meshio.
+
+    Coordinates are written as given (choose the unit). Centred on the interface, the part
+    inside the block is a hemispherical protrusion; used by the STL round-trip test.
+    """
+    import meshio
+
+    theta = np.linspace(0, np.pi, n + 1)[1:-1]
+    phi = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False)
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    ring = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1)
+    pts = np.vstack([[0, 0, 1], ring.reshape(-1, 3), [0, 0, -1]]) * radius + np.asarray(centre)
+    m = 2 * n
+    idx = 1 + np.arange((n - 1) * m).reshape(n - 1, m)
+    nxt = np.roll(idx, -1, axis=1)
+    tri = [np.stack([np.zeros(m, int), idx[0], nxt[0]], axis=1)]
+    for k in range(n - 2):
+        tri.append(np.stack([idx[k], idx[k + 1], nxt[k + 1]], axis=1))
+        tri.append(np.stack([idx[k], nxt[k + 1], nxt[k]], axis=1))
+    south = len(pts) - 1
+    tri.append(np.stack([np.full(m, south), nxt[-1], idx[-1]], axis=1))
+    meshio.write(str(path), meshio.Mesh(pts, [("triangle", np.vstack(tri))]))
+
+
+# -- block, groups and mesh -----------------------------------------------------------------
+
+
+def _finish(
+    block: Sequence[float],
+    li: int,
+    h: float,
+    h_surface: float,
+    growth: float,
+    tip: tuple[str, float] | None = None,
+) -> None:
+    """Cut the Li volume from the block, name the groups, set the size field and mesh (µm)."""
+    occ = gmsh.model.occ
+    lx, ly, lz = block
+    box = occ.addBox(0, 0, 0, lx, ly, lz)
+    out, _ = occ.cut([(3, box)], [(3, li)])
+    occ.synchronize()
+    if not out:
+        raise InputError("the Li region fills the whole block")
+    vols = [v for _, v in out]
+    gmsh.model.addPhysicalGroup(3, vols, ELECTROLYTE, name="electrolyte")
+
+    tol = 1e-3 * min(block)  # OCC bounding boxes carry a small margin
+    groups: dict[int, list[int]] = {ELECTRODE: [], LI_SURFACE: [], COUNTER: [], SIDES: []}
+    bnd = gmsh.model.getBoundary([(3, v) for v in vols], combined=True, oriented=False)
+    for _, s in bnd:
+        lo, hi = np.array(gmsh.model.getBoundingBox(2, s)).reshape(2, 3)
+        if hi[2] - lo[2] < tol and abs(lo[2]) < tol:
+            groups[ELECTRODE].append(s)
+        elif hi[2] - lo[2] < tol and abs(lo[2] - lz) < tol:
+            groups[COUNTER].append(s)
+        elif any(
+            hi[k] - lo[k] < tol and min(abs(lo[k]), abs(lo[k] - block[k])) < tol for k in (0, 1)
+        ):
+            groups[SIDES].append(s)
+        else:
+            groups[LI_SURFACE].append(s)
+    if not groups[LI_SURFACE]:
+        raise InputError("the Li region does not enter the block (no Li surface inside it)")
+    names = {ELECTRODE: "electrode", LI_SURFACE: "li_surface", COUNTER: "counter", SIDES: "sides"}
+    for tag, ents in groups.items():
+        if ents:
+            gmsh.model.addPhysicalGroup(2, ents, tag, name=names[tag])
+
+    f = gmsh.model.mesh.field
+
+    def threshold(source: int, h_min: float) -> int:
+        thr = f.add("Threshold")
+        f.setNumber(thr, "InField", source)
+        f.setNumber(thr, "SizeMin", h_min)
+        f.setNumber(thr, "SizeMax", h)
+        f.setNumber(thr, "DistMin", 0.0)
+        f.setNumber(thr, "DistMax", max((h - h_min) / growth, 1e-12))
+        return thr
+
+    dist = f.add("Distance")
+    f.setNumbers(dist, "SurfacesList", groups[LI_SURFACE])
+    f.setNumber(dist, "Sampling", 100)
+    sizes = [threshold(dist, min(h_surface, h))]
+    if tip is not None:
+        expr, h_tip = tip
+        rim = f.add("MathEval")
+        f.setString(rim, "F", expr)
+        sizes.append(threshold(rim, min(h_tip, h)))
+    smallest = f.add("Min")
+    f.setNumbers(smallest, "FieldsList", sizes)
+    f.setAsBackgroundMesh(smallest)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # HXT: fast, parallel-safe Delaunay
+    gmsh.option.setNumber("Mesh.Optimize", 1)
+    gmsh.model.mesh.generate(3)
+
+
+def _collective(comm: MPI.Comm, build: Callable[[], None]) -> gmshio.MeshData:
+    """Build the model on rank 0 (µm); a geometry error is raised on every rank."""
+    with session("spallation_block", comm) as root:
+        error = None
+        if root:
+            try:
+                build()
+            except InputError as err:
+                error = str(err)
+        error = comm.bcast(error, root=0)
+        if error is not None:
+            raise InputError(error)
+        return to_dolfinx(comm, gdim=3, unit=UM)
+
+
+def _check_block(block: Sequence[float], centre: Sequence[float], depth: float) -> None:
+    if len(block) != 3 or not all(b > 0 for b in block):
+        raise InputError(f"parameter block = {tuple(block)!r} must be three positive sizes (m)")
+    if len(centre) != 2 or not (0 <= centre[0] <= block[0] and 0 <= centre[1] <= block[1]):
+        raise InputError(
+            f"parameter centre = {tuple(centre)!r} is out of range: must lie in "
+            f"[0, {block[0]:g}] x [0, {block[1]:g}] (m)"
+        )
+    if not 0 < depth < block[2]:
+        raise InputError(
+            f"parameter depth = {depth:g} is out of range: need 0 < depth < {block[2]:g} (m)"
+        )
+
+
+def _um(values: Sequence[float]) -> list[float]:
+    return [v / UM for v in values]
+
+
+def hemi_ellipsoid(
+    comm: MPI.Comm,
+    radius: float,
+    depth: float,
+    h: float,
+    h_tip: float,
+    block: Sequence[float] = BLOCK,
+    centre: Sequence[float] | None = None,
+    growth: float = 0.3,
+) -> gmshio.MeshData:
+    """Block with a hemi-ellipsoidal protrusion (semi-axes radius, radius, depth; metres)."""
+    centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
+    _check_block(block, centre, depth)
+    if not radius > 0:
+        raise InputError(f"parameter radius = {radius:g} is out of range: must be > 0")
+    r, d, (cx, cy) = radius / UM, depth / UM, _um(centre)
+
+    def build() -> None:
+        li = gmsh.model.occ.addSphere(cx, cy, 0, r)
+        gmsh.model.occ.dilate([(3, li)], cx, cy, 0, 1, 1, d / r)
+        _finish(_um(block), li, h / UM, h_tip / UM, growth)
+
+    return _collective(comm, build)
+
+
+def inclined_crack(
+    comm: MPI.Comm,
+    radius: float,
+    opening: float,
+    inclination: float,
+    depth: float,
+    h: float,
+    h_tip: float,
+    block: Sequence[float] = BLOCK,
+    centre: Sequence[float] | None = None,
+    growth: float = 0.3,
+) -> gmshio.MeshData:
+    """Block with an inclined Li-filled crack (metres; ``inclination`` in radians)."""
+    centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
+    _check_block(block, centre, depth)
+    check_crack(radius, opening, inclination, depth)
+    geo = (_um(centre), radius / UM, opening / UM, inclination, depth / UM)
+
+    def build() -> None:
+        tip = (_crack_tip_distance(*geo), h_tip / UM)
+        h_faces = max(h_tip, opening / 2) / UM
+        _finish(_um(block), _crack_volume(*geo), h / UM, h_faces, growth, tip)
+
+    return _collective(comm, build)
+
+
+def closed_surface(
+    comm: MPI.Comm,
+    path: str | Path,
+    h: float,
+    h_tip: float,
+    block: Sequence[float] = BLOCK,
+    unit: float = UM,
+    growth: float = 0.3,
+) -> gmshio.MeshData:
+    """Block minus the region enclosed by a closed surface file (file lengths in ``unit`` m)."""
+    if not Path(path).is_file():
+        raise InputError(f"parameter surface_file = {str(path)!r}: no such file")
+    _check_block(block, (0.0, 0.0), 0.5 * block[2])
+    pts, tri = read_surface(path, unit)
+
+    def build() -> None:
+        _finish(_um(block), _surface_volume(pts / UM, tri), h / UM, h_tip / UM, growth)
+
+    return _collective(comm, build)
+
+
+if __name__ == "__main__":
+    shape = sys.argv[1] if len(sys.argv) > 1 else "crack"
+    out = Path(sys.argv[2] if len(sys.argv) > 2 else f"spallation_{shape}.msh")
+    lx, ly, lz = _um(BLOCK)
+    with session("spallation_block", MPI.COMM_SELF):
+        if shape == "crack":
+            geo = ((lx / 2, ly / 2), 8.0, 1.0, math.radians(20), 4.0)
+            _finish(
+                (lx, ly, lz), _crack_volume(*geo), 2.0, 0.5, 0.3, (_crack_tip_distance(*geo), 0.2)
+            )
+        else:
+            sphere = gmsh.model.occ.addSphere(lx / 2, ly / 2, 0, 5.0)
+            _finish((lx, ly, lz), sphere, 2.0, 0.3, 0.3)
+        write_msh(out, UM)
+    print(f"wrote {out}")
