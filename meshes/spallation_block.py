@@ -16,6 +16,8 @@ electrode (z = L_z). Li penetrates the electrolyte from z = 0 as
 The Li region is removed from the mesh: only the electrolyte is meshed, and the whole
 Li/electrolyte interface is a boundary (φ = 0 there).
 
+:func:`flat` is the block without a feature (a flat interface, the uniform-field check).
+
 Cells: ``electrolyte``. Facets: ``electrode`` (the flat part of the Li interface, z = 0),
 ``li_surface`` (the rest of the Li interface: protrusion or crack faces), ``counter``
 (z = L_z), ``sides`` (the four side walls; with the Li feature centred on a wall or an edge
@@ -50,6 +52,7 @@ __all__ = [
     "BLOCK",
     "closed_surface",
     "crack_geometry",
+    "flat",
     "hemi_ellipsoid",
     "inclined_crack",
     "read_surface",
@@ -212,7 +215,7 @@ def write_sphere_stl(path: str | Path, centre: Sequence[float], radius: float, n
 
 def _finish(
     block: Sequence[float],
-    li: int,
+    li: int | None,
     h: float,
     h_surface: float,
     growth: float,
@@ -222,7 +225,7 @@ def _finish(
     occ = gmsh.model.occ
     lx, ly, lz = block
     box = occ.addBox(0, 0, 0, lx, ly, lz)
-    out, _ = occ.cut([(3, box)], [(3, li)])
+    out, _ = occ.cut([(3, box)], [(3, li)]) if li is not None else ([(3, box)], None)
     occ.synchronize()
     if not out:
         raise InputError("the Li region fills the whole block")
@@ -244,7 +247,7 @@ def _finish(
             groups[SIDES].append(s)
         else:
             groups[LI_SURFACE].append(s)
-    if not groups[LI_SURFACE]:
+    if li is not None and not groups[LI_SURFACE]:
         raise InputError("the Li region does not enter the block (no Li surface inside it)")
     names = {ELECTRODE: "electrode", LI_SURFACE: "li_surface", COUNTER: "counter", SIDES: "sides"}
     for tag, ents in groups.items():
@@ -262,18 +265,21 @@ def _finish(
         f.setNumber(thr, "DistMax", max((h - h_min) / growth, 1e-12))
         return thr
 
-    dist = f.add("Distance")
-    f.setNumbers(dist, "SurfacesList", groups[LI_SURFACE])
-    f.setNumber(dist, "Sampling", 100)
-    sizes = [threshold(dist, min(h_surface, h))]
+    sizes = []
+    if groups[LI_SURFACE]:
+        dist = f.add("Distance")
+        f.setNumbers(dist, "SurfacesList", groups[LI_SURFACE])
+        f.setNumber(dist, "Sampling", 100)
+        sizes.append(threshold(dist, min(h_surface, h)))
     if tip is not None:
         expr, h_tip = tip
         rim = f.add("MathEval")
         f.setString(rim, "F", expr)
         sizes.append(threshold(rim, min(h_tip, h)))
-    smallest = f.add("Min")
-    f.setNumbers(smallest, "FieldsList", sizes)
-    f.setAsBackgroundMesh(smallest)
+    if sizes:
+        smallest = f.add("Min")
+        f.setNumbers(smallest, "FieldsList", sizes)
+        f.setAsBackgroundMesh(smallest)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
@@ -315,6 +321,12 @@ def _check_block(block: Sequence[float], centre: Sequence[float], depth: float) 
 
 def _um(values: Sequence[float]) -> list[float]:
     return [v / UM for v in values]
+
+
+def flat(comm: MPI.Comm, h: float, block: Sequence[float] = BLOCK) -> gmshio.MeshData:
+    """The block without a Li feature: a flat Li interface (no ``li_surface`` group)."""
+    _check_block(block, (0.0, 0.0), 0.5 * block[2])
+    return _collective(comm, lambda: _finish(_um(block), None, h / UM, h / UM, 1.0))
 
 
 def hemi_ellipsoid(
