@@ -69,6 +69,7 @@ from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.errors import InputError
+from femcm.base.expressions import parse_expression
 from femcm.fem.bcs import fix_component
 from femcm.fem.postprocess import extremes
 from femcm.fem.stiffness import Stiffness
@@ -169,41 +170,43 @@ class Parameters(ParameterSet):
             raise InputError(
                 "parameter kappa = 0 is out of range: must be > 0 unless mobility = cojocaru"
             )
-        if any(t <= 0 or t > self.t_end for t in self.output_times):
+        if not all(0 < t <= self.t_end for t in self.output_times):  # NaN fails too
             raise InputError(
                 f"parameter output_times = {self.output_times!r} is out of range: "
                 f"each must be in (0, t_end = {self.t_end:g}]"
             )
         if self.mobility == "cojocaru" and free_energy(self).convexity_error:
             raise InputError(free_energy(self).convexity_error + " with mobility = cojocaru")
-        _initial_function(self)  # parse the expression now, fail early
+        if self.noise_modes > MAX_NOISE_MODES:
+            raise InputError(
+                f"parameter noise_modes = {self.noise_modes} is out of range: "
+                f"must be <= {MAX_NOISE_MODES}"
+            )
+        shortest = 1e-6 * max(self.width, self.height)
+        if self.noise_wavelength < shortest:
+            raise InputError(
+                f"parameter noise_wavelength = {self.noise_wavelength:g} is out of range: "
+                f"must be >= 1e-6 max(width, height) = {shortest:g}"
+            )
+        _initial_function(self)  # parse and sample the expression now, fail early
 
 
-_ALLOWED = {
-    "pi": np.pi,
-    "sin": np.sin,
-    "cos": np.cos,
-    "exp": np.exp,
-    "tanh": np.tanh,
-    "sqrt": np.sqrt,
-    "where": np.where,
-    "abs": np.abs,
-    "log": np.log,
-}
+INITIAL_NAMES = ("x", "y", "width", "height")
+"""Names the ``initial`` expression may use (besides ``pi`` and the functions of
+:data:`femcm.base.expressions.FUNCTIONS`)."""
+
+MAX_NOISE_MODES = 10_000
+"""Largest ``noise_modes``: each mode costs one cosine per mesh vertex."""
 
 
-def _initial_function(p: Parameters):
-    """c0(x) = expression(x, y) + seeded Fourier noise, as a callable of x (3, n)."""
-    try:
-        code = compile(p.initial, "<initial>", "eval")
-    except SyntaxError:
-        raise InputError(f"parameter initial = {p.initial!r} is not a valid expression") from None
-    bad = set(code.co_names) - set(_ALLOWED) - {"x", "y", "width", "height"}
-    if bad:
-        raise InputError(
-            f"parameter initial = {p.initial!r} uses unknown names {sorted(bad)}; "
-            f"allowed: x, y, width, height, {', '.join(_ALLOWED)}"
-        )
+def _initial_function(p: Parameters, samples: int = 65):
+    """c0(x) = expression(x, y) + seeded Fourier noise, as a callable of x (3, n).
+
+    The expression is parsed by :mod:`femcm.base.expressions` (a whitelist, never ``eval``)
+    and c0 is evaluated on a ``samples`` × ``samples`` grid of [0, width] × [0, height]:
+    a value that is not finite or not in (0, 1) is an :class:`InputError` naming ``initial``.
+    """
+    expr = parse_expression("initial", p.initial, INITIAL_NAMES)
     rng = np.random.default_rng(p.noise_seed)
     kmax = 2 * np.pi / p.noise_wavelength
     k = rng.uniform(-kmax, kmax, size=(p.noise_modes, 2))
@@ -211,19 +214,24 @@ def _initial_function(p: Parameters):
     amp = p.noise * np.sqrt(2.0 / p.noise_modes)
 
     def c0(x: np.ndarray) -> np.ndarray:
-        env = {
-            "__builtins__": {},
-            **_ALLOWED,
-            "x": x[0],
-            "y": x[1],
-            "width": p.width,
-            "height": p.height,
-        }
-        base = np.broadcast_to(np.asarray(eval(code, env), dtype=float), x[0].shape)
-        noise = amp * np.cos(k @ x[:2] + phase[:, None]).sum(axis=0)
-        return base + noise
+        base = expr(x=x[0], y=x[1], width=p.width, height=p.height)
+        noise = np.zeros(x.shape[1])
+        for i in range(0, p.noise_modes, 256):  # bounded temporaries: 256 modes at a time
+            noise += np.cos(k[i : i + 256] @ x[:2] + phase[i : i + 256, None]).sum(axis=0)
+        return base + amp * noise
 
-    c0(np.array([[0.0], [0.0], [0.0]]))
+    s = np.linspace(0.0, 1.0, samples)
+    X, Y = np.meshgrid(s * p.width, s * p.height)
+    pts = np.vstack([X.ravel(), Y.ravel(), np.zeros(X.size)])
+    values = c0(pts)
+    bad = ~((values > 0) & (values < 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        noise = f" plus noise {p.noise:g}" if p.noise else ""
+        raise InputError(
+            f"parameter initial = {p.initial!r}{noise} gives c = {values[i]:.4g} at "
+            f"(x, y) = ({pts[0, i]:.4g}, {pts[1, i]:.4g}) m: must be in (0, 1)"
+        )
     return c0
 
 
