@@ -130,9 +130,9 @@ def test_slab_galvanostatic(slab, alphas, ratio, direction):
     expected = slab_voltage(kin, i_app)
     assert abs(V - expected) <= 1e-8 * abs(expected), (V, expected, its)
     # The overpotential and the interface current are uniform and exact too.
-    eta = mean_on(prob, prob.overpotential(prob.electrodes[0]), BOTTOM)
+    eta = mean_on(prob, prob.overpotential(prob.boundaries[1]), BOTTOM)
     assert eta == pytest.approx(float(overpotential_np(-i_app, kin)), rel=1e-8)
-    i_bv = mean_on(prob, prob.electrode_current(prob.electrodes[0]), BOTTOM)
+    i_bv = mean_on(prob, prob.electrode_current(prob.boundaries[1]), BOTTOM)
     assert i_bv == pytest.approx(-i_app, rel=1e-8)
 
 
@@ -147,7 +147,7 @@ def test_slab_film_resistance(slab, alphas, ratio, film):
         expected = slab_voltage(kin, i_app)
         assert abs(V - expected) <= 1e-8 * abs(expected), (i_app, V, expected)
         assert its <= 8
-        eta = mean_on(prob, prob.overpotential(prob.electrodes[0]), BOTTOM)
+        eta = mean_on(prob, prob.overpotential(prob.boundaries[1]), BOTTOM)
         assert eta == pytest.approx(float(overpotential_np(-i_app, kin)), rel=1e-7)
 
 
