@@ -1,0 +1,45 @@
+"""``thick_cylinder``: Lamé's closed form (the worked example of docs/architecture.md).
+
+Reference: Lamé's thick-walled cylinder, plane strain (Timoshenko & Goodier, §28):
+σ_rr = A − B/r², σ_θθ = A + B/r², σ_zz = 2νA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import femcm
+
+
+def _run(comm, h, **kw):
+    return femcm.run("thick_cylinder", comm=comm, mesh_size=h, **kw).scalars
+
+
+def test_lame_closed_form_and_rate(comm):
+    coarse, fine = _run(comm, 1e-4), _run(comm, 5e-5)
+    for s in (coarse, fine):
+        assert s["hoop_stress_inner"] == pytest.approx(s["hoop_stress_inner_exact"], rel=1e-2)
+        assert s["radial_displacement_inner"] == pytest.approx(
+            s["radial_displacement_inner_exact"], rel=5e-3
+        )
+    for name in ("sigma_rr_error", "sigma_tt_error", "sigma_zz_error"):
+        rate = np.log2(coarse[name] / fine[name])
+        print(f"{name}: {coarse[name]:.3e} -> {fine[name]:.3e}, rate {rate:.2f}")
+        assert fine[name] < 5e-3
+        assert rate > 1.8  # P2 displacement: stress error O(h²)
+
+
+def test_external_pressure_and_iterative_solver(comm):
+    direct = _run(comm, 2e-4, outer_pressure=5e6)
+    iterative = _run(comm, 2e-4, outer_pressure=5e6, linear_solver="iterative")
+    assert direct["hoop_stress_inner"] == pytest.approx(direct["hoop_stress_inner_exact"], rel=2e-2)
+    for k, v in direct.items():
+        assert iterative[k] == pytest.approx(v, rel=1e-6, abs=1e-12)
+
+
+def test_bad_input(comm):
+    with pytest.raises(ValueError, match="outer_radius"):
+        femcm.run("thick_cylinder", comm=comm, outer_radius=0.5e-3)
+    with pytest.raises(ValueError, match="mesh_size"):
+        femcm.run("thick_cylinder", comm=comm, mesh_size=1e-3)
