@@ -9,6 +9,7 @@ Run alone to write a ``.msh``: ``python meshes/plate_with_inclusions.py out.msh`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -17,14 +18,23 @@ from pathlib import Path
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
 import gmsh
+import numpy as np
 from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.app.params import ParameterSet, param
 from femcm.base.errors import InputError
 from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
 
-__all__ = ["DEFAULT_INCLUSIONS", "check_inclusions", "check_plate", "plate_with_inclusions"]
+__all__ = [
+    "DEFAULT_INCLUSIONS",
+    "PlateParameters",
+    "check_inclusions",
+    "check_plate",
+    "near_inclusion",
+    "plate_with_inclusions",
+]
 
 DEFAULT_INCLUSIONS = ((480e-6, 420e-6, 30e-6), (330e-6, 150e-6, 30e-6), (120e-6, 330e-6, 30e-6))
 """Centres (x, y) and radii of the three 230-phase inclusions of [D], metres."""
@@ -67,6 +77,29 @@ def check_plate(
             f"parameter mesh_size = {mesh_size:g} is out of range: "
             f"must be <= min(width, height) = {min(width, height):g}"
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class PlateParameters(ParameterSet):
+    """The plate geometry shared by the problems on it (SI units)."""
+
+    width: float = param(600e-6, "m", "LLZO width [D]", gt=0)
+    height: float = param(600e-6, "m", "LLZO height [D]", gt=0)
+    inclusions: tuple[tuple[float, float, float], ...] = param(
+        DEFAULT_INCLUSIONS, "m", "230-phase inclusions: ((x, y, radius), ...) [D]"
+    )
+    mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
+    mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
+
+    def validate(self) -> None:
+        """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
+        check_plate(self.width, self.height, self.inclusions, self.mesh_size)
+
+
+def near_inclusion(x, inclusion: Sequence[float], factor: float = 2.0):
+    """Mask of points x (N×3) within ``factor`` radii of an inclusion's centre."""
+    xc, yc, r = inclusion
+    return np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= factor * r * (1 + 1e-12)
 
 
 def _build(

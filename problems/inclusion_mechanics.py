@@ -51,8 +51,9 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.app.meshfile import read_msh
 from femcm.app.output import Output
-from femcm.app.params import ParameterSet, param
+from femcm.app.params import param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.errors import InputError
@@ -69,15 +70,10 @@ NAME = "inclusion_mechanics"
 
 
 @dataclasses.dataclass(frozen=True)
-class Parameters(ParameterSet):
+class Parameters(plate.PlateParameters):
     """Parameters of ``inclusion_mechanics`` (SI units)."""
 
-    width: float = param(600e-6, "m", "LLZO width [D]", gt=0)
-    height: float = param(600e-6, "m", "LLZO height [D]", gt=0)
     li_thickness: float = param(100e-6, "m", "Li layer below the LLZO (*assumed*; 0: none)", ge=0)
-    inclusions: tuple[tuple[float, float, float], ...] = param(
-        plate.DEFAULT_INCLUSIONS, "m", "230-phase inclusions: ((x, y, radius), ...) [D]"
-    )
     E_220: float = param(161e9, "Pa", "Young's modulus of LLZO-220 [D]", gt=0)
     nu_220: float = param(0.27, "1", "Poisson's ratio of LLZO-220 [D]", gt=-1, lt=0.5)
     E_230: float = param(156e9, "Pa", "Young's modulus of LLZO-230 [D]", gt=0)
@@ -85,8 +81,6 @@ class Parameters(ParameterSet):
     E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
     nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
     pressure: float = param(1e6, "Pa", "stack pressure on top and bottom [D]", ge=0)
-    mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
-    mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
     degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
     linear_solver: str = param(
         "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
@@ -94,22 +88,21 @@ class Parameters(ParameterSet):
     mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")
 
     def validate(self) -> None:
-        """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
-        plate.check_plate(self.width, self.height, self.inclusions, self.mesh_size)
+        """The plate's checks; the mesh file exists."""
+        super().validate()
         if self.mesh_file and not Path(self.mesh_file).is_file():
             raise InputError(f"parameter mesh_file = {self.mesh_file!r}: no such file")
+
+
+MESH_FILE_GROUPS = ("llzo_220", "top", "bottom", "left", "right")
+"""Physical groups a ``mesh_file`` must have."""
 
 
 def build_mesh(p: Parameters, comm: MPI.Comm) -> gmshio.MeshData:
     """The plate mesh, built with gmsh or read from ``p.mesh_file``."""
     if p.mesh_file:
-        data = gmshio.read_from_msh(p.mesh_file, comm, 0, gdim=2)
-        missing = {"llzo_220", "top", "bottom", "left", "right"} - set(data.physical_groups)
-        if missing:
-            raise InputError(
-                f"parameter mesh_file = {p.mesh_file!r} lacks physical groups {sorted(missing)}"
-            )
-        return data
+        # checked on rank 0 (readable, 2D, groups), the verdict broadcast, then read
+        return read_msh(p.mesh_file, comm, gdim=2, groups=MESH_FILE_GROUPS)
     return plate.plate_with_inclusions(
         comm, p.width, p.height, p.li_thickness, p.inclusions, p.mesh_size, p.mesh_size_inclusion
     )
@@ -162,14 +155,14 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     scalars: dict[str, float] = {"sigma_h_far": sh_far, "von_mises_far": vm_far}
     is_llzo = _llzo_mask(fields["sigma_h"], msh, ct, tag)
     mean_syy = disk_mean(msh, indicator(msh, ct, [tag.get("llzo_230")]), sol.sigma[1, 1])
-    for k, (xc, yc, r) in enumerate(p.inclusions):
+    for k, inc in enumerate(p.inclusions):
 
-        def near(x, xc=xc, yc=yc, r=r):
-            return (np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= 2 * r + 1e-12 * r) & is_llzo
+        def near(x, inc=inc):
+            return plate.near_inclusion(x, inc) & is_llzo
 
         sh_min, sh_max, _, _ = extremes(fields["sigma_h"], near)
         _, vm_max, _, _ = extremes(fields["von_mises"], near)
-        syy = mean_syy(xc, yc, r)
+        syy = mean_syy(*inc)
         scalars |= {
             f"inclusion_{k}_sigma_h_min": sh_min,
             f"inclusion_{k}_sigma_h_max": sh_max,

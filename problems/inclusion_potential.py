@@ -56,13 +56,12 @@ import sys
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
-import numpy as np
 import ufl
 
 from mpi4py import MPI
 
 from femcm.app.output import Output
-from femcm.app.params import ParameterSet, param
+from femcm.app.params import param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
@@ -81,14 +80,9 @@ R_INTERFACE = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
-class Parameters(ParameterSet):
+class Parameters(plate.PlateParameters):
     """Parameters of ``inclusion_potential`` (SI units)."""
 
-    width: float = param(600e-6, "m", "LLZO width [D]", gt=0)
-    height: float = param(600e-6, "m", "LLZO height [D]", gt=0)
-    inclusions: tuple[tuple[float, float, float], ...] = param(
-        plate.DEFAULT_INCLUSIONS, "m", "230-phase inclusions: ((x, y, radius), ...) [D]"
-    )
     kappa_220: float = param(0.1, "S/m", "ionic conductivity of LLZO-220 (1 mS/cm) [D]", gt=0)
     kappa_230: float = param(0.03, "S/m", "ionic conductivity of LLZO-230 (0.3 mS/cm) [D]", gt=0)
     mode: str = param(
@@ -109,13 +103,7 @@ class Parameters(ParameterSet):
     alpha_c: float = param(0.5, "1", "cathodic transfer coefficient [D]", gt=0, le=1)
     temperature: float = param(T_DEFAULT, "K", "temperature (*assumed*)", gt=0)
     film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
-    mesh_size: float = param(10e-6, "m", "element size away from inclusions", gt=0)
-    mesh_size_inclusion: float = param(2e-6, "m", "element size at inclusion boundaries", gt=0)
     degree: int = param(2, "1", "polynomial degree of the potential", ge=1, le=3)
-
-    def validate(self) -> None:
-        """Inclusions inside the LLZO and disjoint; mesh sizes below the domain size."""
-        plate.check_plate(self.width, self.height, self.inclusions, self.mesh_size)
 
     @property
     def kinetics(self) -> ButlerVolmer:
@@ -183,16 +171,12 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     i_mag_expr = ufl.sqrt(ufl.inner(i_vec, i_vec))
     i_mag = field(i_mag_expr, msh, "DG", k - 1, "current_magnitude")
     mean_inside = disk_mean(msh, indicator(msh, ct, [tag.get("llzo_230")]), i_mag_expr)
-    for n, (xc, yc, r) in enumerate(p.inclusions):
-
-        def near(x, xc=xc, yc=yc, r=r):
-            return np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= 2 * r + 1e-12 * r
-
-        _, i_max, _, _ = extremes(i_mag, near)
+    for n, inc in enumerate(p.inclusions):
+        _, i_max, _, _ = extremes(i_mag, lambda x, inc=inc: plate.near_inclusion(x, inc))
         scalars |= {
             f"inclusion_{n}_current_max": i_max,
             f"inclusion_{n}_current_max_ratio": i_max / i_ref,
-            f"inclusion_{n}_current_inside_ratio": mean_inside(xc, yc, r) / i_ref,
+            f"inclusion_{n}_current_inside_ratio": mean_inside(*inc) / i_ref,
         }
     scalars |= {
         "current_top": current_top,

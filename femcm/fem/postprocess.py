@@ -10,7 +10,9 @@ from dolfinx import fem, mesh
 
 from mpi4py import MPI
 
-__all__ = ["disk_mean", "extremes", "field", "integrate", "owned_values"]
+from femcm.physics.elasticity import hydrostatic, von_mises
+
+__all__ = ["disk_mean", "extremes", "field", "integrate", "owned_values", "stress_invariants"]
 
 
 def field(
@@ -25,6 +27,14 @@ def field(
     f = fem.Function(V, name=name)
     f.interpolate(fem.Expression(expr, V.element.interpolation_points))
     return f
+
+
+def stress_invariants(sigma: ufl.core.expr.Expr, msh: mesh.Mesh, degree: int) -> dict:
+    """σ_h and von Mises of a 3×3 stress (Pa) as DG fields of ``degree``: the api's names."""
+    return {
+        "sigma_h": field(hydrostatic(sigma), msh, "DG", degree, "sigma_h"),
+        "von_mises": field(von_mises(sigma), msh, "DG", degree, "von_mises"),
+    }
 
 
 def integrate(form: ufl.Form, comm: MPI.Comm | None = None) -> float:

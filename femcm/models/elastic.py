@@ -9,9 +9,9 @@ import numpy as np
 import ufl
 from dolfinx import fem, mesh
 
-from femcm.fem.postprocess import field
+from femcm.fem.postprocess import field, stress_invariants
 from femcm.fem.stiffness import Stiffness
-from femcm.physics.elasticity import hydrostatic, strain, von_mises
+from femcm.physics.elasticity import strain
 from femcm.physics.materials import Material
 from femcm.solvers.linear import LinearSolver
 from femcm.solvers.options import SolverChoice, linear_options
@@ -82,6 +82,5 @@ def stress_fields(sol: ElasticSolution, degree: int | None = None) -> dict[str, 
     k = sol.u.function_space.ufl_element().embedded_superdegree - 1 if degree is None else degree
     return {
         "sigma": field(sol.sigma, msh, "DG", k, "sigma"),
-        "sigma_h": field(hydrostatic(sol.sigma), msh, "DG", k, "sigma_h"),
-        "von_mises": field(von_mises(sol.sigma), msh, "DG", k, "von_mises"),
+        **stress_invariants(sol.sigma, msh, k),
     }

@@ -17,7 +17,7 @@ from dolfinx.fem.petsc import LinearProblem
 
 from femcm.base.errors import SolveError
 from femcm.base.log import logger
-from femcm.solvers.nullspace import NearNullSpace
+from femcm.solvers.nullspace import attach_near_nullspace
 from femcm.solvers.options import DIRECT
 from femcm.solvers.stats import SolverStats
 
@@ -59,10 +59,7 @@ class LinearSolver:
             petsc_options_prefix=options_prefix(name),
             petsc_options=dict(options) if options is not None else dict(DIRECT),
         )
-        self.nullspace = None
-        if elasticity_space is not None:
-            self.nullspace = NearNullSpace(elasticity_space)
-            self.nullspace.attach(self.problem.A)
+        self.nullspace = attach_near_nullspace(self.problem.A, elasticity_space)
 
     def solve(self) -> fem.Function:
         """Assemble and solve; raise ``SolveError`` if the KSP did not converge."""

@@ -15,7 +15,7 @@ from petsc4py import PETSc
 from femcm.base.errors import SolveError
 from femcm.base.log import logger
 from femcm.solvers.linear import options_prefix
-from femcm.solvers.nullspace import NearNullSpace
+from femcm.solvers.nullspace import attach_near_nullspace
 from femcm.solvers.options import DIRECT
 from femcm.solvers.stats import SolverStats
 
@@ -56,10 +56,7 @@ class NonlinearSolver:
         self.problem = NonlinearProblem(
             F, u, bcs=list(bcs), J=J, petsc_options_prefix=options_prefix(name), petsc_options=opts
         )
-        self.nullspace = None
-        if elasticity_space is not None:
-            self.nullspace = NearNullSpace(elasticity_space)
-            self.nullspace.attach(self.problem.A)
+        self.nullspace = attach_near_nullspace(self.problem.A, elasticity_space)
         self.problem.solver.setMonitor(self._monitor)
 
     def _monitor(self, snes: PETSc.SNES, it: int, norm: float) -> None:

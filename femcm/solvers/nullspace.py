@@ -8,7 +8,7 @@ from dolfinx.la.petsc import create_vector_wrap
 
 from petsc4py import PETSc
 
-__all__ = ["NearNullSpace", "rigid_body_modes"]
+__all__ = ["NearNullSpace", "attach_near_nullspace", "rigid_body_modes"]
 
 
 def rigid_body_modes(V: fem.FunctionSpace) -> list[la.Vector]:
@@ -43,3 +43,12 @@ class NearNullSpace:
     def owned_values(self) -> list[np.ndarray]:
         """Each mode's owned entries (for block preconditioners that restrict to a sub-block)."""
         return [np.asarray(v.getArray(readonly=True)) for v in self._vecs]
+
+
+def attach_near_nullspace(A: PETSc.Mat, V: fem.FunctionSpace | None) -> NearNullSpace | None:
+    """Attach the rigid-body near-nullspace of V to A (None: nothing); keep the result alive."""
+    if V is None:
+        return None
+    ns = NearNullSpace(V)
+    ns.attach(A)
+    return ns
