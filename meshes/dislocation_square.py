@@ -4,7 +4,9 @@ The geometry of ``edge_dislocation`` (a square centred on the core(s)) and, with
 ``interface``, of ``heterointerface``. Each core is a mesh vertex; each cut (the segment from
 a core to where its cut leaves the rectangle) is a chain of mesh edges, so no cell straddles
 the thin layer of the spreading field W along the cut. Size: ``h_core`` within ``r_core`` of
-every core, growing linearly (slope ``grading``) to ``h``; ``h_cut`` along the cuts.
+every core, growing linearly (slope ``grading``) to ``h``; ``h_cut`` along the cuts. Gmsh's
+sizes are target edge lengths that some edges exceed by up to ~30 %, so the targets are 3/4 of
+``h_core`` and ``h_cut``: the largest edge at a core stays below ``h_core``.
 
 Cells: ``domain``, or with an interface ``lower`` (y < y_i) and ``upper``. Facets: ``left``,
 ``right``, ``bottom``, ``top`` and, with an interface, ``interface``. The corners are vertices.
@@ -216,9 +218,9 @@ def dislocation_rectangle(
                 (sp(box[0]), sp(box[1])),
                 [sp(c) for c in cores],
                 [(sp(a), sp(b)) for a, b in cuts],
-                s(h_core),
+                s(0.75 * h_core),
                 s(h),
-                s(h_cut),
+                s(0.75 * h_cut),
                 s(r_core),
                 s(r_cut),
                 grading,

@@ -220,13 +220,12 @@ def shear_and_poisson(p: Parameters) -> tuple[float, float]:
 def build_mesh(p: Parameters, comm: MPI.Comm):
     """The graded square with every core and cut embedded."""
     ds = dislocations(p, clip=True)
-    # gmsh's size field is a target edge length; 0.8 × keeps the largest edges ≤ the parameter
     return dislocation_square(
         comm,
         p.domain_size,
         [d.position for d in ds],
         [d.cut for d in ds],
-        0.8 * p.mesh_size_core,
+        p.mesh_size_core,
         p.mesh_size,
         h_cut=p.mesh_size_cut,
         r_core=2 * p.core_width,

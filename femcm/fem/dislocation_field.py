@@ -69,7 +69,7 @@ def _cell_vertices(msh: mesh.Mesh) -> np.ndarray:
     tdim = msh.topology.dim
     imap = msh.topology.index_map(tdim)
     n = imap.size_local + imap.num_ghosts
-    nodes = msh.geometry.dofmap[:n, :3]
+    nodes = msh.geometry.dofmaps[0][:n, :3]
     return msh.geometry.x[nodes][:, :, :2]
 
 
