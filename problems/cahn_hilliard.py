@@ -60,10 +60,10 @@ import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
 import numpy as np
 from dolfinx import mesh
-from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.app.meshfile import read_msh
 from femcm.app.output import Output
 from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
@@ -255,7 +255,7 @@ def mobility(p: Parameters) -> Mobility:
 def build_mesh(p: Parameters, comm: MPI.Comm) -> mesh.Mesh:
     """The rectangle [0, width] × [0, height], or the gmsh mesh of ``mesh_file``."""
     if p.mesh_file:
-        return gmshio.read_from_msh(p.mesh_file, comm, 0, gdim=2).mesh
+        return read_msh(p.mesh_file, comm, gdim=2).mesh  # checked on rank 0 first
     nx = max(2, round(p.width / p.mesh_size))
     ny = max(2, round(p.height / p.mesh_size))
     return mesh.create_rectangle(comm, [[0.0, 0.0], [p.width, p.height]], [nx, ny])

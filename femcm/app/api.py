@@ -23,6 +23,7 @@ import dolfinx
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from femcm.app import guards
 from femcm.app.output import Output
 from femcm.app.params import ParameterInfo, ParameterSet
 from femcm.app.result import Result
@@ -66,6 +67,8 @@ def run(
     out: str | os.PathLike | None = None,
     comm: MPI.Comm | None = None,
     plot: bool = False,
+    *,
+    max_dofs: float | None = None,
     **params: Any,
 ) -> Result:
     """Solve problem ``name`` with parameter overrides (SI units) and return its :class:`Result`.
@@ -75,10 +78,14 @@ def run(
         out: output folder (fields.xdmf, result.json, PNGs); None writes nothing.
         comm: MPI communicator, default ``MPI.COMM_WORLD``.
         plot: also write PNG pictures of the main fields into ``out``.
-        **params: parameter overrides; an unknown keyword raises ``ValueError``.
+        max_dofs: refuse (``InputError``) a run estimated above this many DOFs; runs
+            estimated above the machine's available memory are always refused.
+        **params: parameter overrides (NumPy scalars and arrays welcome); an unknown keyword
+            raises ``ValueError`` (``InputError``).
     """
     mod = problem_module(name)
-    return run_module(mod, mod.Parameters.create(params), out=out, comm=comm, plot=plot)
+    p = mod.Parameters.create(params)
+    return run_module(mod, p, out=out, comm=comm, plot=plot, max_dofs=max_dofs)
 
 
 def run_module(
@@ -87,12 +94,26 @@ def run_module(
     out: str | os.PathLike | None = None,
     comm: MPI.Comm | None = None,
     plot: bool = False,
+    max_dofs: float | None = None,
 ) -> Result:
-    """Run a problem module with validated parameters; stage output and commit on success."""
+    """Run a problem module with validated parameters; stage output and commit on success.
+
+    Before anything is built, the module's ``estimate(p)`` (if it has one) is checked against
+    ``max_dofs`` and the available memory (:func:`femcm.app.guards.check_size`). An exception
+    on every rank is re-raised on every rank after the staging folder is removed; an exception
+    on some ranks only ends the job (:func:`femcm.app.guards.all_failed`): one line on stderr
+    from the failing rank, exit status 2/3/130/143, never a hang.
+    """
     comm = MPI.COMM_WORLD if comm is None else comm
+    estimate = getattr(mod, "estimate", None)
+    if estimate is not None:
+        memory = comm.bcast(guards.available_memory() if comm.rank == 0 else None, root=0)
+        guards.check_size(estimate(p), comm.size, max_dofs, memory)
     t0 = time.perf_counter()
-    output = Output(out, comm)
+    failures = comm.Dup()  # private: its barrier cannot match the solver's collectives
+    output = None
     try:
+        output = Output(out, comm)
         logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
         sol = mod.solve(p, comm, output)
         sol.stats.wall_time_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
@@ -121,10 +142,20 @@ def run_module(
 
             for fname in sol.plots:
                 save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
+            if comm.rank == 0:
+                for fname, draw in sol.charts.items():
+                    draw(output.path(fname))
         output.commit(result.as_json())
-    except BaseException:
-        output.abort()
+    except BaseException as exc:
+        if not guards.all_failed(failures):
+            if output is not None:
+                output.discard_here()
+            guards.exit_now(*guards.describe(exc))
+        if output is not None:
+            output.abort()
         raise
+    finally:
+        failures.Free()
     logger.info("%s: done in %.2f s", mod.NAME, result.solver["wall_time_s"])
     return result
 

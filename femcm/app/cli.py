@@ -1,28 +1,37 @@
 """Command line: ``femcm list | show NAME | run NAME ... | study NAME ...``.
 
-Bad input and failed solves end with a one-line message on stderr and a non-zero exit
-(2: bad input, 3: failed solve); under MPI only rank 0 prints.
+Exit status: 0 success; 2 bad input (parameters, files, sizes); 3 failed solve (or out of
+memory); 130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM; 1 an internal error (a bug: the
+traceback is printed, once). Every failure but the last prints one line on stderr, from rank
+0 when every rank failed, else from the rank that failed (:mod:`femcm.app.guards`). SIGINT and
+SIGTERM end a run promptly: the staging folder is removed and ``OUT`` keeps the previous
+results (:mod:`femcm.base.interrupt` replaces PETSc's signal handlers). A closed pipe
+(``femcm list | head -1``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tomllib
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mpi4py import MPI
 
-from femcm.app import api
-from femcm.base.errors import InputError, SolveError
+from femcm.app import api, guards
+from femcm.app.guards import EXIT_BAD_INPUT, EXIT_INTERNAL
+from femcm.base import interrupt
+from femcm.base.errors import InputError
 from femcm.base.log import configure
 
 __all__ = ["main", "run_main", "run_parser"]
 
-EXIT_BAD_INPUT = 2
-EXIT_SOLVE_FAILED = 3
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest accepted ``--config`` file (a parameter file is a few hundred bytes)."""
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -38,6 +47,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="output folder (default results/NAME)")
     p.add_argument("--plot", action="store_true", help="write PNG pictures of the main fields")
     p.add_argument(
+        "--max-dofs",
+        type=float,
+        default=None,
+        metavar="N",
+        help="refuse runs estimated above N degrees of freedom (default: only the memory check)",
+    )
+    p.add_argument(
         "-v", "--verbose", action="count", default=0, help="progress on rank 0 (-v), debug (-vv)"
     )
 
@@ -49,28 +65,66 @@ def run_parser(name: str) -> argparse.ArgumentParser:
     return p
 
 
+def read_config(path: Path) -> dict[str, Any]:
+    """Parameter values from a TOML file: top-level ``key = value`` pairs only.
+
+    Raises:
+        InputError: one line naming the file (missing, not a regular file, too large, not
+            UTF-8, not TOML, or a table where a value belongs).
+    """
+    where = f"config file {str(path)!r}"
+    if not path.exists():
+        raise InputError(f"{where} does not exist")
+    if not path.is_file():
+        raise InputError(f"{where} is not a regular file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{where} cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"{where} is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        values = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{where} is not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where} is not valid TOML: {exc}") from None
+    for key, value in values.items():
+        if isinstance(value, dict):
+            raise InputError(
+                f"{where}: {key!r} is a table; parameters are top-level keys (key = value)"
+            )
+    return values
+
+
 def _overrides(name: str, args: argparse.Namespace) -> dict[str, Any]:
     P = api.problem_module(name).Parameters
     values: dict[str, Any] = {}
     if args.config is not None:
-        if not args.config.is_file():
-            raise ValueError(f"config file {str(args.config)!r} does not exist")
-        try:
-            values.update(tomllib.loads(args.config.read_text()))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"config file {str(args.config)!r} is not valid TOML: {exc}") from None
+        values.update(read_config(args.config))
     for item in args.sets:
         key, sep, text = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set {item!r} must have the form KEY=VALUE")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r} must have the form KEY=VALUE")
         values[key.strip()] = P.parse_value(key.strip(), text)
+    if args.max_dofs is not None and not (math.isfinite(args.max_dofs) and args.max_dofs >= 1):
+        raise InputError(f"--max-dofs {args.max_dofs:g} is out of range: must be >= 1")
     return values
 
 
 def _fail(code: int, msg: str) -> int:
     if MPI.COMM_WORLD.rank == 0:
-        print(f"femcm: error: {msg}", file=sys.stderr)
+        print(f"femcm: error: {msg}", file=sys.stderr, flush=True)
     return code
+
+
+def _failed(exc: BaseException) -> int:
+    """Report the exception that ended a command on every rank; returns the exit status."""
+    status, msg = guards.describe(exc)
+    if status == EXIT_INTERNAL and MPI.COMM_WORLD.rank == 0:
+        traceback.print_exception(exc)
+    return _fail(status, msg)
 
 
 def _run(name: str, args: argparse.Namespace) -> int:
@@ -80,13 +134,11 @@ def _run(name: str, args: argparse.Namespace) -> int:
         params = mod.Parameters.create(_overrides(name, args))
         out = args.out if args.out is not None else Path("results") / name
     except (ValueError, TypeError) as exc:
-        return _fail(EXIT_BAD_INPUT, str(exc).splitlines()[0])
+        return _fail(EXIT_BAD_INPUT, str(exc).strip().splitlines()[0])
     try:
-        res = api.run_module(mod, params, out=out, plot=args.plot)
-    except (InputError, FileNotFoundError) as exc:
-        return _fail(EXIT_BAD_INPUT, str(exc).splitlines()[0])
-    except SolveError as exc:
-        return _fail(EXIT_SOLVE_FAILED, str(exc).splitlines()[0])
+        res = api.run_module(mod, params, out=out, plot=args.plot, max_dofs=args.max_dofs)
+    except BaseException as exc:  # every rank: api.run_module ends the job on one-rank errors
+        return _failed(exc)
     if MPI.COMM_WORLD.rank == 0:
         print(
             f"{name}: {res.mesh['cells']} cells, {res.mesh['dofs']} dofs, "
@@ -99,7 +151,8 @@ def _run(name: str, args: argparse.Namespace) -> int:
 
 def run_main(name: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of ``problems/NAME.py``."""
-    return _run(name, run_parser(name).parse_args(argv))
+    with interrupt.handling():
+        return _run(name, run_parser(name).parse_args(argv))
 
 
 def _show(name: str) -> int:
@@ -112,6 +165,14 @@ def _show(name: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``femcm`` command."""
+    with interrupt.handling():
+        try:
+            return _main(argv)
+        except interrupt.Interrupted as exc:  # outside a run (list, show, study set-up)
+            return _failed(exc)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="femcm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list problems")
@@ -125,8 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     st.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...")
     st.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     st.add_argument("--out", type=Path)
-    st.add_argument("--workers", type=int, default=1)
-    st.add_argument("--ranks", type=int, default=1, help="MPI ranks per run")
+    st.add_argument("--workers", type=int, default=1, help="runs at the same time (>= 1)")
+    st.add_argument("--ranks", type=int, default=1, help="MPI ranks per run (>= 1)")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -138,9 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "study":
             from femcm.app.study import study
 
+            for opt in ("workers", "ranks"):
+                if getattr(args, opt) < 1:
+                    raise InputError(f"--{opt} {getattr(args, opt)} is out of range: must be >= 1")
             return study(args.name, args.vary, args.sets, args.out, args.workers, args.ranks)
     except ValueError as exc:
-        return _fail(EXIT_BAD_INPUT, str(exc).splitlines()[0])
+        return _fail(EXIT_BAD_INPUT, str(exc).strip().splitlines()[0])
     return _run(args.name, args)
 
 

@@ -1,17 +1,30 @@
 """Output folder: XDMF fields, CSV series, PNGs and ``result.json``, never half-written.
 
-Everything a run writes goes first into a hidden staging folder inside ``OUT``. Only when the
-run succeeds are the files moved into ``OUT`` and ``result.json`` written last, atomically
-(temporary name, then rename). A failed run removes its staging folder.
+Everything a run writes goes first into a hidden staging folder ``OUT/.partial-HOST-PID-*``.
+Only when the run succeeds are the files moved into ``OUT`` and ``result.json`` written last,
+atomically (temporary name, then rename); the files of the previous run into ``OUT`` that
+this run did not write again (listed in its ``result.json`` under ``files``) are removed, so
+``OUT`` never mixes two runs. A failed or interrupted run removes its staging folder and
+leaves ``OUT`` as it was; a staging folder left by a killed run (its process is gone) is
+removed by the next run into the same ``OUT``.
+
+``fields.xdmf`` is rewritten on commit so that VTK's XDMF reader (pyvista, ParaView) can open
+it: DOLFINx refers to the mesh of every time step with an XInclude (``xi:include
+xpointer=...``), on which VTK 9's XDMF3 reader crashes; the commit replaces each of these by
+the mesh's own ``Topology``/``Geometry`` elements (the same HDF5 datasets, no copy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import re
 import shutil
+import signal
+import socket
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +36,65 @@ from mpi4py import MPI
 
 from femcm.base.errors import InputError
 
-__all__ = ["FieldWriter", "Output", "write_json_atomic"]
+__all__ = ["FieldWriter", "Output", "clean_stale_stages", "inline_xdmf_mesh", "write_json_atomic"]
+
+PREVIOUS_OUTPUTS = ("result.json", "*.xdmf", "*.h5", "*.png", "*.csv", "*.bp")
+"""What a run removes from ``OUT`` when the previous ``result.json`` lists no ``files``."""
+
+_XINCLUDE = re.compile(r"<xi:include xpointer=\"xpointer\(/Xdmf/Domain/Grid\[[^\"]*\" */>")
+_MESH = re.compile(r"<Grid Name=\"[^\"]*\" GridType=\"Uniform\">\s*(<Topology.*?</Geometry>)", re.S)
+
+
+def inline_xdmf_mesh(path: Path) -> None:
+    """Replace DOLFINx's XInclude references to the mesh by the mesh elements (see above)."""
+    text = path.read_text()
+    mesh_xml = _MESH.search(text)
+    if mesh_xml is None or "xi:include" not in text:
+        return
+    fixed = _XINCLUDE.sub(lambda _: mesh_xml.group(1), text)
+    path.write_text(fixed)
+
+
+def _owner_alive(stage: Path) -> bool:
+    """Is the process that made ``OUT/.partial-HOST-PID-xxxx`` still running (on this host)?"""
+    parts = stage.name.split("-")
+    if len(parts) < 4 or not parts[-2].isdigit():
+        return False  # a staging folder of an older femcm: no owner to ask
+    host, pid = "-".join(parts[1:-2]), int(parts[-2])
+    if host != socket.gethostname():
+        return True  # cannot tell: leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_stages(out: Path) -> list[Path]:
+    """Remove staging folders in ``out`` whose run is gone; returns what was removed."""
+    removed = []
+    for stage in out.glob(".partial-*"):
+        if stage.is_dir() and not _owner_alive(stage):
+            shutil.rmtree(stage, ignore_errors=True)
+            removed.append(stage)
+    return removed
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT/SIGTERM while files are moved into place (delivered afterwards)."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _finite(obj: Any) -> Any:
@@ -86,12 +157,18 @@ class Output:
             return
         stage = None
         error = None
+        self._created = False
         if comm.rank == 0:
             try:
+                if self.out.exists() and not self.out.is_dir():
+                    raise NotADirectoryError(20, "it is a file, not a folder")
+                self._created = not self.out.exists()
                 self.out.mkdir(parents=True, exist_ok=True)
-                stage = tempfile.mkdtemp(prefix=".partial-", dir=self.out)
+                clean_stale_stages(self.out)
+                prefix = f".partial-{socket.gethostname()}-{os.getpid()}-"
+                stage = tempfile.mkdtemp(prefix=prefix, dir=self.out)
             except OSError as exc:
-                error = f"cannot write the output folder {self.out}: {exc.strerror}"
+                error = f"cannot write the output folder {str(self.out)!r}: {exc.strerror}"
         stage, error = comm.bcast((stage, error), root=0)
         if error:
             raise InputError(error)
@@ -129,19 +206,49 @@ class Output:
                 w.writerows(rows)
 
     def commit(self, result: dict[str, Any]) -> None:
-        """Move staged files into ``OUT`` and write ``result.json`` last, atomically."""
+        """Move staged files into ``OUT`` and write ``result.json`` last, atomically.
+
+        ``result["files"]`` is set to the names written; files of the previous run into
+        ``OUT`` that this one did not write again are removed.
+        """
         for w in self._writers:
             w.close()
         if self.stage is None:
             return
         self.comm.barrier()
         if self.comm.rank == 0:
-            (self.out / "result.json").unlink(missing_ok=True)
-            for f in sorted(self.stage.iterdir()):
-                os.replace(f, self.out / f.name)
-            shutil.rmtree(self.stage, ignore_errors=True)
-            write_json_atomic(self.out / "result.json", result)
+            with _signals_deferred():
+                for x in self.stage.glob("*.xdmf"):
+                    inline_xdmf_mesh(x)
+                new = sorted(f.name for f in self.stage.iterdir())
+                stale = set(self._previous_files()) - set(new)
+                (self.out / "result.json").unlink(missing_ok=True)
+                for name in sorted(stale):
+                    old = self.out / name
+                    if old.is_dir() and not old.is_symlink():
+                        shutil.rmtree(old, ignore_errors=True)
+                    else:
+                        old.unlink(missing_ok=True)
+                for name in new:
+                    target = self.out / name
+                    if target.is_dir() and not target.is_symlink():
+                        shutil.rmtree(target)
+                    os.replace(self.stage / name, target)
+                shutil.rmtree(self.stage, ignore_errors=True)
+                write_json_atomic(self.out / "result.json", {**result, "files": new})
         self.comm.barrier()
+
+    def _previous_files(self) -> list[str]:
+        """Top-level names written by the previous run into ``OUT`` (rank 0)."""
+        try:
+            files = json.loads((self.out / "result.json").read_text()).get("files")
+        except (OSError, ValueError, AttributeError):
+            files = None
+        if isinstance(files, list):
+            return [
+                f for f in files if isinstance(f, str) and "/" not in f and f not in ("", ".", "..")
+            ]
+        return sorted({p.name for pat in PREVIOUS_OUTPUTS for p in self.out.glob(pat)})
 
     def abort(self) -> None:
         """Remove everything staged (after a failure); ``OUT`` keeps what it had before."""
@@ -150,9 +257,18 @@ class Output:
                 w.close()
             except Exception:
                 pass
-        if self.stage is not None and self.comm.rank == 0:
-            shutil.rmtree(self.stage, ignore_errors=True)
-            try:
-                self.out.rmdir()  # only if we created it and it is empty
-            except OSError:
-                pass
+        if self.comm.rank == 0:
+            self.discard_here()
+
+    def discard_here(self) -> None:
+        """Remove the staging folder from this rank, without any collective call.
+
+        For a rank that fails alone under MPI (see :mod:`femcm.app.guards`); also the second
+        half of :meth:`abort`. Removes ``OUT`` too if this run created it and it is empty.
+        """
+        if self.stage is None:
+            return
+        shutil.rmtree(self.stage, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            if not any(self.out.iterdir()):
+                self.out.rmdir()

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
+import numbers
 import typing
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Self
+
+import numpy as np
 
 from femcm.base.errors import InputError, check_range, range_text
 
@@ -58,35 +62,67 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
+MAX_TEXT = 10_000
+"""Longest accepted string parameter or ``--set`` value, characters."""
+
+
+def _show(value: Any, n: int = 80) -> str:
+    """``repr`` of a value, shortened for a one-line message."""
+    r = repr(value)
+    return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays as the Python numbers and lists they hold."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _coerce(name: str, hint: Any, value: Any) -> Any:
-    """Convert ``value`` to the declared type (int -> float, list -> tuple), or raise."""
+    """Convert ``value`` to the declared type (int -> float, list -> tuple), or raise.
+
+    NumPy scalars (``np.float32``, ``np.int64``, ``np.bool_``) count as the Python numbers
+    they hold and arrays as lists. Floats must be finite.
+    """
     origin = typing.get_origin(hint)
+    value = _plain(value)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"parameter {name} = {value!r} must be a number")
-        return float(value)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InputError(f"parameter {name} = {_show(value)} must be a number")
+        v = float(value)
+        if not math.isfinite(v):
+            raise InputError(f"parameter {name} = {_show(value)} must be a finite number")
+        return v
     if hint is int:
         if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
         ):
-            raise InputError(f"parameter {name} = {value!r} must be an integer")
+            raise InputError(f"parameter {name} = {_show(value)} must be an integer")
         return int(value)
     if hint is bool:
         if not isinstance(value, bool):
-            raise InputError(f"parameter {name} = {value!r} must be true or false")
+            raise InputError(f"parameter {name} = {_show(value)} must be true or false")
         return value
     if hint is str:
         if not isinstance(value, str):
-            raise InputError(f"parameter {name} = {value!r} must be a string")
-        return value
+            raise InputError(f"parameter {name} = {_show(value)} must be a string")
+        if "\0" in value or len(value) > MAX_TEXT:
+            raise InputError(
+                f"parameter {name} = {_show(value)} must be text of at most {MAX_TEXT} "
+                "characters without NUL"
+            )
+        return str(value)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise InputError(f"parameter {name} = {value!r} must be a list")
+            raise InputError(f"parameter {name} = {_show(value)} must be a list")
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_coerce(name, args[0], v) for v in value)
         if len(args) != len(value):
-            raise InputError(f"parameter {name} = {value!r} must have {len(args)} entries")
+            raise InputError(f"parameter {name} = {_show(value)} must have {len(args)} entries")
         return tuple(_coerce(name, a, v) for a, v in zip(args, value, strict=True))
     return value
 
@@ -142,6 +178,8 @@ class ParameterSet:
                 f"unknown parameter {key!r}; valid parameters: {', '.join(cls.names())}"
             )
         hint = typing.get_type_hints(cls)[key]
+        if len(text) > MAX_TEXT:
+            raise InputError(f"parameter {key}: value longer than {MAX_TEXT} characters")
         if hint is str:
             return text
         if hint is bool:
@@ -153,8 +191,8 @@ class ParameterSet:
             raise InputError(f"parameter {key} = {text!r} must be true or false")
         try:
             return ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            raise InputError(f"parameter {key} = {text!r} is not a valid value") from None
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+            raise InputError(f"parameter {key} = {_show(text)} is not a valid value") from None
 
     @classmethod
     def info(cls) -> dict[str, ParameterInfo]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ class Solution:
     stats: SolverStats
     dofs: int
     plots: tuple[str, ...] = ()
+    charts: dict[str, Callable[[Path], None]] = dataclasses.field(default_factory=dict)
+    """Other pictures for ``--plot``: file name -> function writing that PNG (rank 0 calls it)."""
 
 
 @dataclasses.dataclass
