@@ -139,7 +139,8 @@ def read_surface(path: str | Path, unit: float) -> tuple[np.ndarray, np.ndarray]
     import meshio
 
     try:
-        m = meshio.read(str(path))
+        with np.errstate(over="ignore"):  # meshio's binary-STL size probe overflows uint32
+            m = meshio.read(str(path))
     except Exception as err:
         msg = f"parameter surface_file = {str(path)!r}: meshio cannot read it ({err})"
         raise InputError(msg) from err
@@ -181,15 +182,19 @@ def _surface_volume(points: np.ndarray, triangles: np.ndarray) -> int:
     for a, b, c in triangles:
         loop = occ.addCurveLoop([line(a, b), line(b, c), line(c, a)])
         faces.append(occ.addPlaneSurface([loop]))
-    shell = occ.addSurfaceLoop(faces, sewing=True)
+    shell = occ.addSurfaceLoop(faces)  # the faces share their edges: no sewing needed
     return occ.addVolume([shell])
 
 
-def write_sphere_stl(path: str | Path, centre: Sequence[float], radius: float, n: int = 24) -> None:
+def write_sphere_stl(
+    path: str | Path, centre: Sequence[float], radius: float, n: int = 24, axis: int = 2
+) -> None:
     """Write a closed UV-sphere triangulation (``n`` latitude bands, 2n longitudes) with meshio.
 
-    Coordinates are written as given (choose the unit). Centred on the interface, the part
-    inside the block is a hemispherical protrusion; used by the STL round-trip test.
+    Coordinates are written as given (choose the unit); the poles lie on coordinate ``axis``
+    (their fans of thin triangles are best kept away from where the field peaks). Centred on
+    the interface, the part inside the block is a hemispherical protrusion; used by the STL
+    round-trip test.
     """
     import meshio
 
@@ -197,7 +202,8 @@ def write_sphere_stl(path: str | Path, centre: Sequence[float], radius: float, n
     phi = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False)
     t, p = np.meshgrid(theta, phi, indexing="ij")
     ring = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1)
-    pts = np.vstack([[0, 0, 1], ring.reshape(-1, 3), [0, 0, -1]]) * radius + np.asarray(centre)
+    pts = np.vstack([[0, 0, 1], ring.reshape(-1, 3), [0, 0, -1]])
+    pts = np.roll(pts, axis - 2, axis=1) * radius + np.asarray(centre)
     m = 2 * n
     idx = 1 + np.arange((n - 1) * m).reshape(n - 1, m)
     nxt = np.roll(idx, -1, axis=1)
