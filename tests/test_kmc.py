@@ -7,11 +7,16 @@ something. Seeds are fixed, so every run gives the same numbers on 1 and 2 ranks
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 
 import numpy as np
 import pytest
+from conftest import REPO, run_cli
 
+import femcm
+from femcm.app.params import ParameterSet
 from femcm.base.constants import E_CHARGE, K_B
 from femcm.base.errors import InputError
 from femcm.models.kmc import (
@@ -29,6 +34,7 @@ from femcm.physics.lattice_gas import (
     log_prefactor,
     tracer_diffusivity,
 )
+from femcm.problem_scripts.ion_occupancy_kmc import solve_continuum
 
 EV = E_CHARGE
 NU = 1e13
@@ -165,7 +171,9 @@ def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupanc
     lat = strip_lattice(16e-9, 8e-9, 4e-9, A)
     barriers = (e1 * EV, e2 * EV)
     ions = round(occupancy * lat.n_sites)
-    res = run_replicas(lat, hop_rate(NU, barriers, temperature), ions, 300_000, 60_000, 7, 12, comm)
+    res = run_replicas(
+        lat, hop_rate(NU, barriers, temperature), ions, 340_000, 100_000, 7, 12, comm
+    )
     ref = equilibrium_occupancy(barriers, lat.site_counts, ions / lat.n_sites, temperature)
     exact = canonical_occupancy(barriers, lat.site_counts, ions, temperature)
     for p in range(2):
@@ -204,3 +212,122 @@ def test_replicas_do_not_depend_on_the_rank_count(comm):
         assert np.array_equal(again.occupancy, res[r].occupancy)
         assert again.time == res[r].time
     assert not np.array_equal(res[0].occupancy, res[1].occupancy)
+
+
+# --- continuum counterpart and the problem ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("e1", "e2", "temperature", "occupancy", "band"),
+    [
+        (0.30, 0.30 + K_B * 298.0 * math.log(1 / 0.3) / EV, 298.0, 0.02, (53, 14, 53)),  # [D]
+        (0.30, 0.35, 298.0, 0.40, (10, 6, 8)),
+        (0.40, 0.36, 500.0, 0.30, (7, 3, 7)),
+    ],
+)
+def test_continuum_steady_state_is_the_closed_form(comm, e1, e2, temperature, occupancy, band):
+    """FE lattice gas with nodal site energies: every vertex within 1e-6 of the closed form."""
+    phase = np.repeat([0, 1, 0], band)
+    barriers = (e1 * EV, e2 * EV)
+    model, x, c = solve_continuum(phase, A, barriers, occupancy, temperature, NU, comm)
+    assert np.allclose(x, (np.arange(len(phase)) + 0.5) * A, rtol=0, atol=1e-6 * A)
+    ref = equilibrium_occupancy(barriers, np.bincount(phase), occupancy, temperature)
+    assert np.max(np.abs(c / ref[phase] - 1)) < 1e-6
+    assert c.mean() == pytest.approx(occupancy, rel=1e-9)  # mass conserved by the march
+    mu = np.concatenate(comm.allgather(model.fields()["mu"].x.array))
+    assert np.ptp(mu) < 1e-6 * 8.314 * temperature  # μ uniform at steady state
+
+
+SMALL = dict(
+    width=16e-9,
+    height=8e-9,
+    strip_width=4e-9,
+    occupancy=0.1,
+    events=340_000,
+    equilibration_events=100_000,
+    replicas=8,
+    seed=3,
+)
+
+
+def test_problem_reports_and_profile(comm, shared_tmp):
+    """Phase means vs closed form (3 SE), continuum vs closed form (1e-6), KMC profile vs
+    continuum column by column, CSV and pictures written."""
+    res = femcm.run("ion_occupancy_kmc", out=shared_tmp / "run", comm=comm, plot=True, **SMALL)
+    s = res.scalars
+    for name in ("bulk", "secondary", "ratio"):
+        assert abs(s[f"occupancy_{name}_deviation"]) < 3.0, (name, s)
+        assert s[f"occupancy_{name}_stderr"] < 0.03 * s[f"occupancy_{name}_closed_form"]
+    assert s["fe_closed_form_error"] < 1e-6
+    assert s["occupancy_secondary_fe"] == pytest.approx(s["occupancy_secondary_closed_form"])
+    assert s["occupancy_ratio_closed_form"] > 1  # the slow strip holds more ions
+    assert s["events_per_second"] > 0 and s["simulated_time"] > s["averaging_time"] > 0
+    with open(shared_tmp / "run" / "occupancy_profile.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 32
+    kmc = np.array([float(r["kmc_mean"]) for r in rows])
+    se = np.array([float(r["kmc_stderr"]) for r in rows])
+    fe = np.array([float(r["continuum"]) for r in rows])
+    phase = np.array([int(float(r["phase"])) for r in rows])
+    assert list(np.flatnonzero(phase)) == list(range(12, 20))
+    z = (kmc - fe) / se
+    inner = np.ones(32, dtype=bool)
+    inner[[11, 12, 19, 20]] = False  # columns at the phase boundary
+    assert np.max(np.abs(z[inner])) < 4.0, z
+    assert np.mean(z**2) < 2.5, z  # ≈ 1 if the profile scatters statistically
+    for png in ("occupancy.png", "occupancy_profile.png"):
+        assert (shared_tmp / "run" / png).stat().st_size > 10_000
+    assert {"occupancy", "c", "mu"} <= set(res.fields)
+
+
+@pytest.mark.parametrize(
+    ("override", "name"),
+    [
+        ({"occupancy": 1.0}, "occupancy"),
+        ({"occupancy": 0.0}, "occupancy"),
+        ({"occupancy": 1e-6}, "occupancy"),  # no ion at all on the lattice
+        ({"strip_width": 60e-9}, "strip_width"),
+        ({"strip_width": 80e-9}, "strip_width"),
+        ({"lattice_spacing": 0.7e-9}, "width"),
+        ({"strip_width": 7.2e-9}, "strip_width"),
+        ({"equilibration_events": 4_000_000}, "equilibration_events"),
+        ({"E_bulk": 0.3}, "E_bulk"),  # eV typed where J is due
+        ({"lattice_spacing": 1e-12}, "lattice_spacing"),  # 3.6e9 sites
+        ({"strip_orientation": "diagonal"}, "strip_orientation"),
+    ],
+)
+def test_bad_parameters_are_one_line_errors(override, name):
+    from femcm.problem_scripts.ion_occupancy_kmc import Parameters
+
+    assert issubclass(Parameters, ParameterSet)
+    with pytest.raises(ValueError) as err:
+        Parameters.create(override)
+    msg = str(err.value)
+    assert f"parameter {name} " in msg and "\n" not in msg, msg
+
+
+def _scalars(path):
+    return json.loads((path / "result.json").read_text())["scalars"]
+
+
+@pytest.mark.serial
+def test_same_statistics_on_one_and_two_ranks(tmp_path):
+    script = str(REPO / "problems" / "ion_occupancy_kmc.py")
+    sets = [f"--set={k}={v}" for k, v in SMALL.items()] + ["--set=events=40000"]
+    sets += ["--set=equilibration_events=10000", "--set=replicas=3"]
+    r1 = run_cli([script, *sets, "--out", str(tmp_path / "n1")])
+    r2 = run_cli([script, *sets, "--out", str(tmp_path / "n2")], ranks=2)
+    assert r1.returncode == 0, r1.stderr
+    assert r2.returncode == 0, r2.stderr
+    s1, s2 = _scalars(tmp_path / "n1"), _scalars(tmp_path / "n2")
+    assert s1.keys() == s2.keys()
+    for k in s1:
+        if k == "events_per_second":  # a timing
+            continue
+        if k.endswith("_fe") or k == "fe_closed_form_error":  # FE solve: round-off differs
+            assert s2[k] == pytest.approx(s1[k], rel=1e-8, abs=1e-12), k
+        else:  # the KMC statistics are bitwise the same
+            assert s2[k] == s1[k], k
+    bad = run_cli(["run", "ion_occupancy_kmc", "--set", "occupancy=1.5", "--out", str(tmp_path)])
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "occupancy" in bad.stderr
