@@ -9,7 +9,7 @@ from dolfinx import fem, mesh
 
 from mpi4py import MPI
 
-__all__ = ["fix_component", "pin_point"]
+__all__ = ["fix_component", "pin_point", "zero_off_facets"]
 
 
 def fix_component(
@@ -51,3 +51,21 @@ def pin_point(
         dofs = fem.locate_dofs_geometrical((V.sub(c), Vc), marker)
         bcs.append(fem.dirichletbc(np.float64(0.0), dofs[0], V.sub(c)))
     return bcs
+
+
+def zero_off_facets(V: fem.FunctionSpace, facets: np.ndarray) -> fem.DirichletBC:
+    """Zero on every dof of the (sub)space V except those on ``facets``.
+
+    Keeps an unknown that lives only on some boundary facets (e.g. an electrode current)
+    well defined everywhere else.
+    """
+    msh = V.mesh
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim, tdim)
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    ncells = msh.topology.index_map(tdim)
+    cells = np.arange(ncells.size_local + ncells.num_ghosts, dtype=np.int32)
+    every = fem.locate_dofs_topological(V, tdim, cells)
+    kept = fem.locate_dofs_topological(V, tdim - 1, facets)
+    off = np.setdiff1d(every, kept).astype(np.int32)
+    return fem.dirichletbc(np.float64(0.0), off, V)

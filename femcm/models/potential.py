@@ -6,16 +6,8 @@ r"""Steady electric potential in a solid electrolyte with Butler–Volmer electr
 
 with κ piecewise constant per phase (cell tag) and boundary pieces chosen by facet tag
 (:mod:`femcm.models.potential_boundaries`: applied current, fixed potential, Butler–Volmer
-electrode); every other facet has zero flux.
-
-Weak form, for test functions v:
-
-.. math::
-
-    \int_\Omega \kappa\nabla\phi\cdot\nabla v\,dx - \sum \int_{\Gamma_{app}} i_{app} v\,ds
-    - \sum \int_{\Gamma_{BV}} i_{BV}(\eta)\, v\,ds = 0 .
-
-**Film resistance**: see :mod:`femcm.models.potential_boundaries`.
+electrode, with an optional film resistance); every other facet has zero flux. Weak form:
+:math:`\int_\Omega \kappa\nabla\phi\cdot\nabla v\,dx - \sum_{pieces} \int i_{in} v\,ds = 0`.
 
 **Scaling.** Newton and MUMPS see O(1) numbers: φ in units of the thermal voltage
 :math:`V_T = RT/F`, lengths in units of the domain size L, conductivities in units of the
@@ -41,6 +33,7 @@ from mpi4py import MPI
 from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
 from femcm.base.errors import InputError, check_range
 from femcm.base.scales import Scales
+from femcm.fem.bcs import zero_off_facets
 from femcm.fem.geometry import bounding_box
 from femcm.fem.phases import piecewise_constant
 from femcm.fem.postprocess import integrate
@@ -52,6 +45,7 @@ from femcm.models.potential_boundaries import (
     FixedPotential,
     Terms,
 )
+from femcm.physics.conduction import current_density, ohmic_residual
 from femcm.solvers.nonlinear import NonlinearSolver
 from femcm.solvers.options import SolverChoice, linear_options
 from femcm.solvers.stats import SolverStats
@@ -63,7 +57,6 @@ __all__ = [
     "Electrode",
     "FixedPotential",
     "PotentialProblem",
-    "ohmic_residual",
 ]
 
 
@@ -71,11 +64,6 @@ FILM_NEWTON: dict[str, Any] = {"snes_linesearch_type": "nleqerr"}
 """Newton options added with film electrodes: the potential rows (currents) and kinetics rows
 (asinh of currents) have unrelated scales, so a residual-norm line search (``bt``) rejects
 good steps; Deuflhard's error-oriented damping (``nleqerr``) is invariant to that scaling."""
-
-
-def ohmic_residual(phi, v, kappa, dx: ufl.Measure):
-    """∫ κ ∇φ·∇v dx (the bulk part of the residual, any consistent units)."""
-    return ufl.inner(kappa * ufl.grad(phi), ufl.grad(v)) * dx
 
 
 class PotentialProblem:
@@ -175,7 +163,8 @@ class PotentialProblem:
         F = sum((t.residual for t in self.terms if t.residual is not None), F)
         self.bcs = [bc for t in self.terms for bc in t.bcs]
         if film:
-            self.bcs.append(self._current_off_film(film))
+            on_film = self._facets(tuple(t for e in film for t in e.tags))
+            self.bcs.append(zero_off_facets(self.space.sub(1), on_film))
         self.F = F
         self.J = ufl.derivative(F, self.u, ufl.TrialFunction(self.space))
         self._lift_first = any(t.bcs for t in self.terms)
@@ -227,19 +216,6 @@ class PotentialProblem:
     def _facets(self, tags: Sequence[int]) -> np.ndarray:
         return np.unique(np.concatenate([self.facet_tags.find(t) for t in tags]))
 
-    def _current_off_film(self, film: Sequence[BoundaryPiece]) -> fem.DirichletBC:
-        """Current fixed to 0 on every dof of the second component off the film electrodes."""
-        tdim = self.msh.topology.dim
-        W1 = self.space.sub(1)
-        self.msh.topology.create_connectivity(tdim, tdim)
-        ncells = self.msh.topology.index_map(tdim)
-        cells = np.arange(ncells.size_local + ncells.num_ghosts, dtype=np.int32)
-        every = fem.locate_dofs_topological(W1, tdim, cells)
-        facets = self._facets(tuple(t for e in film for t in e.tags))
-        on_film = fem.locate_dofs_topological(W1, tdim - 1, facets)
-        off = np.setdiff1d(every, on_film).astype(np.int32)
-        return fem.dirichletbc(np.float64(0.0), off, W1)
-
     # -- solve and results -----------------------------------------------------------------
 
     def solve(self) -> int:
@@ -265,7 +241,7 @@ class PotentialProblem:
     @property
     def current_density(self):
         """Current density i = −κ∇φ (A/m²), UFL."""
-        return -self.kappa * ufl.grad(self.phi)
+        return current_density(self.phi, self.kappa)
 
     def _terms_of(self, piece: BoundaryPiece) -> Terms:
         for b, t in zip(self.boundaries, self.terms, strict=True):
