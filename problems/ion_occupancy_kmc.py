@@ -71,14 +71,14 @@ attempt_frequency        1e13               1/s   *assumed*
 temperature              298                K     *assumed* (room temperature)
 occupancy                0.02               1     [D]
 events                   4e6                1     [D] (equilibration included)
-equilibration_events     2e6                1     *assumed* (~4 relaxation times, see below)
+equilibration_events     2e6                1     *assumed* (see below)
 seed, replicas           2022, 8            1     *assumed*
 =======================  =================  ====  ===============================================
 
-Equilibration: from the uniform start the strip's deficit decays with a time constant of about
-5·10⁵ events on [D]'s lattice (measured, ``benchmarks/bench_kmc.py``): after 10⁶ events it is
-still ~8 %, which would bias the averages of a 4·10⁶-event run by about one standard error of
-8 replicas; after 2·10⁶ it is within the noise.
+Equilibration: from the uniform start the strip fills slowly (measured on [D]'s lattice with
+12 replicas, ``benchmarks/bench_kmc.py``): its deficit against the closed form is ~35 % after
+2.5·10⁵ events, ~5–8 % after 10⁶ and within the noise (~1–2 %) after 2·10⁶. Averaging from
+10⁶ on would bias a 4·10⁶-event run by about one standard error of 8 replicas.
 
 Barriers are in joules like every energy in femcm (SI at the interface): 1 eV =
 1.602176634e-19 J. A value typed in eV (below 1e-18) is refused by the range check.
