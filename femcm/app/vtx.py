@@ -1,11 +1,12 @@
-"""Full-degree field output: ADIOS2 VTX files ``OUT/NAME.bp`` (ParaView ≥ 5.11, "ADIOS2 VTX").
+"""Full-degree field output: ADIOS2 VTX files ``OUT/NAME.bp`` (ParaView's ADIOS2 VTX reader).
 
 ``fields.xdmf`` holds P1 (vertex) and DG0 (cell) data: a P2 displacement or potential, or a
 DG1 stress, is written there as a lowered copy. :func:`write_vtx` writes the same fields at
 their own polynomial degree with :class:`dolfinx.io.VTXWriter` (BP4 engine): one folder per
-field, ``OUT/u.bp`` holds ``u``, ``OUT/sigma.bp`` holds ``sigma``, each with the
-function-space nodes as points and Lagrange cells (6 nodes per P2 triangle), so ParaView
-renders the quadratic field without interpolating it onto the vertices.
+field, named by its key in ``Solution.fields`` (``OUT/u.bp`` holds ``u``, ``OUT/sigma.bp``
+holds ``sigma``), each with the function-space nodes as points and Lagrange cells (6 nodes
+per P2 triangle), so ParaView renders the quadratic field without interpolating it onto the
+vertices.
 
 The ``.bp`` folders are written into the output's staging folder like every other file and
 moved into ``OUT`` on commit. DOLFINx must be built with ADIOS2 (the ``dolfinx-solver-real``
@@ -26,7 +27,7 @@ from femcm.base.log import logger
 __all__ = ["VTXSeries", "needs_vtx", "vtx_fields", "write_vtx"]
 
 ENGINE = "BP4"
-"""ADIOS2 engine: BP4 is read by every ParaView with the VTX reader (5.10 on)."""
+"""ADIOS2 engine: BP4, which every ParaView with the VTX reader opens."""
 
 
 def needs_vtx(f: fem.Function) -> bool:
@@ -40,34 +41,46 @@ def needs_vtx(f: fem.Function) -> bool:
     return degree >= 2 or (el.discontinuous and degree >= 1)
 
 
-def vtx_fields(fields: Mapping[str, fem.Function]) -> list[fem.Function]:
-    """The fields of a solution that get a ``.bp`` file, named by ``Function.name``."""
-    return [f for f in fields.values() if isinstance(f, fem.Function) and needs_vtx(f)]
+def vtx_fields(fields: Mapping[str, fem.Function]) -> dict[str, fem.Function]:
+    """The fields of a solution that get a ``.bp`` file, by their key in ``fields``."""
+    return {k: f for k, f in fields.items() if isinstance(f, fem.Function) and needs_vtx(f)}
 
 
 class VTXSeries:
-    """A time series of fields, one ``OUT/<f.name>.bp`` each (collective). No-op without output.
+    """A time series of fields, one ``OUT/<name>.bp`` each (collective). No-op without output.
 
-    Use :meth:`write` at every output time and :meth:`close` at the end (or ``with``).
+    ``functions`` is a mapping (file name -> field) or a sequence (file names from
+    ``Function.name``). Use :meth:`write` at every output time and :meth:`close` at the end
+    (or ``with``). A field VTX cannot write (e.g. a quadrature element) is skipped with a
+    warning.
     """
 
-    def __init__(self, output: Output | None, functions: Iterable[fem.Function]):
+    def __init__(
+        self,
+        output: Output | None,
+        functions: Mapping[str, fem.Function] | Iterable[fem.Function],
+    ):
         self._writers: list[io.VTXWriter] = []
-        functions = list(functions)
-        if output is None or not output.enabled or not functions:
+        if isinstance(functions, Mapping):
+            named = list(functions.items())
+        else:
+            named = [(f.name, f) for f in functions]
+        if output is None or not output.enabled or not named:
             return
-        if not dolfinx.has_adios2:
-            logger.warning(
-                "DOLFINx without ADIOS2: no .bp files for %s", [f.name for f in functions]
-            )
-            return
-        names = [f.name for f in functions]
+        names = [n for n, _ in named]
         if len(set(names)) != len(names):
             raise ValueError(f"VTX fields need distinct names, got {names}")
-        for f in functions:
+        if not dolfinx.has_adios2:
+            logger.warning("DOLFINx without ADIOS2: no .bp files for %s", names)
+            return
+        for name, f in named:
             comm = f.function_space.mesh.comm
-            path = output.path(f"{f.name}.bp")
-            self._writers.append(io.VTXWriter(comm, str(path), [f], engine=ENGINE))
+            try:
+                w = io.VTXWriter(comm, str(output.path(f"{name}.bp")), [f], engine=ENGINE)
+            except RuntimeError as exc:
+                logger.warning("no %s.bp: %s", name, exc)
+                continue
+            self._writers.append(w)
 
     def write(self, t: float = 0.0) -> None:
         """Write the current values of every field at time ``t``."""
@@ -87,7 +100,11 @@ class VTXSeries:
         self.close()
 
 
-def write_vtx(output: Output | None, functions: Iterable[fem.Function], t: float = 0.0) -> None:
+def write_vtx(
+    output: Output | None,
+    functions: Mapping[str, fem.Function] | Iterable[fem.Function],
+    t: float = 0.0,
+) -> None:
     """Write each function once, at time ``t``, to ``OUT/<name>.bp`` at its own degree."""
     with VTXSeries(output, functions) as series:
         series.write(t)
