@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.femcm-installed
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
-.PHONY: env demo test lint test-serial test-parallel bench clean
+.PHONY: env demo test lint test-serial test-parallel bench gallery docs clean
 
 env: $(STAMP)
 
@@ -34,6 +34,14 @@ test: lint test-serial test-parallel
 
 bench: env
 	$(BIN)/python benchmarks/run_all.py
+
+# Every problem with --plot -> docs/gallery/*.png (600 px), docs/gallery.md, docs/figures.md
+gallery: env
+	$(BIN)/python scripts/gallery.py
+
+# docs/parameters.md from the problems' parameter tables (femcm show)
+docs: env
+	$(BIN)/python scripts/gen_docs.py
 
 clean:
 	rm -rf results build *.egg-info
