@@ -66,6 +66,7 @@ from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.constants import FARADAY
+from femcm.base.errors import InputError
 from femcm.fem.bcs import fix_component
 from femcm.fem.phases import indicator, piecewise_constant
 from femcm.fem.postprocess import extremes, field, integrate
@@ -113,7 +114,7 @@ class Parameters(ParameterSet):
         """The pore lies below the surface inside the cylinder; some overfill."""
         pore.check_pore(self.radius, self.depth, self.width, self.height)
         if self.overfill == 0 and self.charge == 0:
-            raise ValueError("parameters overfill and charge are both 0: need one of them > 0")
+            raise InputError("parameters overfill and charge are both 0: need one of them > 0")
 
     @property
     def pore_volume(self) -> float:

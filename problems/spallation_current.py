@@ -31,7 +31,8 @@ Reported (SI):
   E_0 = V/L (potentiostatic) or i_app/κ (galvanostatic); exactly 3 for a hemispherical boss
   in a uniform field (verification.md §7), 1 for a flat interface.
 - ``max_x``, ``max_y``, ``max_z``: where it sits. ``focusing``: max j over the mean current
-  density through the block I/(L_x L_y).
+  density through the block I/(L_x L_y); ``peak_to_mean``: max j over the mean over the Li
+  interface area (→ 1 when slow kinetics make the plating current uniform).
 - ``region_current`` (A): current into the Li through ``li_surface`` (protrusion or crack
   faces); ``projected_area`` (m²): the area the region shades on the interface plane,
   ½(∫|n_z| ds + mouth area) (exact for convex regions); ``current_ratio`` = region current /
@@ -181,17 +182,16 @@ def flat_current_density(p: Parameters, kinetics: ButlerVolmer | None) -> float:
 
 
 def interface_current(
-    phi: fem.Function, kappa: float, ds: ufl.Measure, tags: tuple[int, ...]
+    flux: ufl.core.expr.Expr, msh, ds: ufl.Measure, tags: tuple[int, ...]
 ) -> tuple[fem.Function, np.ndarray]:
-    """Plating current density −κ∇φ·n averaged to the interface vertices (lumped P1 trace).
+    """A facet flux (the plating current density) averaged to the interface vertices.
 
+    j_a = ∫ flux w_a ds / ∫ w_a ds with the P1 hat functions w_a (the lumped P1 trace mass).
     Returns the P1 function (zero off the interface) and a mask of its owned interface dofs.
     """
-    msh = phi.function_space.mesh
     Q = fem.functionspace(msh, ("Lagrange", 1))
     w = ufl.TestFunction(Q)
-    n = ufl.FacetNormal(msh)
-    num = fem.assemble_vector(fem.form(-kappa * ufl.dot(ufl.grad(phi), n) * w * ds(tags)))
+    num = fem.assemble_vector(fem.form(flux * w * ds(tags)))
     den = fem.assemble_vector(fem.form(w * ds(tags)))
     for vec in (num, den):
         vec.scatter_reverse(la.InsertMode.add)
@@ -235,7 +235,10 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     phi = problem.phi
 
     ds = ufl.Measure("ds", domain=msh, subdomain_data=ft)
-    j, on = interface_current(phi, p.kappa, ds, li_tags)
+    n = ufl.FacetNormal(msh)
+    # Plating current density (into the Li): the Butler–Volmer flux of the residual, or −κ∇φ·n.
+    flux = -problem.electrode_current(li) if kinetics else -p.kappa * ufl.dot(ufl.grad(phi), n)
+    j, on = interface_current(flux, msh, ds, li_tags)
     x_q = j.function_space.tabulate_dof_coordinates()[: len(on)]
     vals = j.x.array[: len(on)]
     local = (float(vals[on].max()), comm.rank) if on.any() else (-np.inf, comm.rank)
@@ -244,14 +247,13 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
 
     lx, ly, lz = p.block
     e_nom = p.current_density / p.kappa if galvanostatic else p.voltage / lz
-    total = integrate(j * ds(li_tags), comm)
+    total = problem.current_into(counter)  # = the plating current (charge conservation)
     j_flat = flat_current_density(p, kinetics)
     one = fem.Constant(msh, 1.0)
-    n = ufl.FacetNormal(msh)
     area_flat = integrate(one * ds(tag["electrode"]), comm) if "electrode" in tag else 0.0
     if "li_surface" in tag:
         surface = ds(tag["li_surface"])
-        region = integrate(j * surface, comm)
+        region = integrate(flux * surface, comm)
         projected = 0.5 * (integrate(abs(n[2]) * surface, comm) + lx * ly - area_flat)
     else:  # flat interface: no Li feature
         region, projected = 0.0, 0.0
@@ -262,6 +264,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         "max_y": float(x_max[1]),
         "max_z": float(x_max[2]),
         "focusing": j_max / (total / (lx * ly)),
+        "peak_to_mean": j_max / (total / integrate(one * ds(li_tags), comm)),
         "max_current_density": j_max,
         "region_current": region,
         "projected_area": projected,

@@ -81,9 +81,10 @@ def test_stl_round_trip_matches_parametric(comm, shared_tmp):
     assert math.hypot(got["max_x"], got["max_y"]) < 0.2 * R  # at the apex
 
 
-def test_crack_focuses_current_at_its_tip_and_partition_independent(comm):
-    """Default inclined crack: maximum at the deepest rim point; same figures on any partition."""
-    coarse = {"mesh_size": 5e-6, "mesh_size_tip": 0.5e-6}
+def test_crack_tip_focusing_kinetics_and_partition_independence(comm):
+    """Default inclined crack: the maximum sits at the deepest rim point; the same figures on
+    any partition; Butler–Volmer kinetics spread the current (uniform when i0 is small)."""
+    coarse = {"mesh_size": 6e-6, "mesh_size_tip": 0.8e-6}
     s = femcm.run("spallation_current", comm=comm, **coarse).scalars
     assert s["field_enhancement"] > 2
     assert s["max_z"] == pytest.approx(4e-6, abs=0.3e-6)  # the tip at the crack depth
@@ -92,15 +93,10 @@ def test_crack_focuses_current_at_its_tip_and_partition_independent(comm):
     for key in ("field_enhancement", "current_ratio", "total_current", "max_z"):
         assert s[key] == pytest.approx(serial[key], rel=1e-7)
 
-
-def test_butler_volmer_limits_focusing(comm):
-    """Slow kinetics (i0 → small) spread the current: focusing drops towards 1."""
-    coarse = {"mesh_size": 5e-6, "mesh_size_tip": 0.5e-6, "kinetics": "butler_volmer"}
-    fast = femcm.run("spallation_current", comm=comm, i0=1e3, **coarse).scalars
-    slow = femcm.run("spallation_current", comm=comm, i0=0.1, **coarse).scalars
-    ohmic = femcm.run("spallation_current", comm=comm, **coarse | {"kinetics": "ohmic"}).scalars
-    assert 1 < slow["focusing"] < fast["focusing"] < ohmic["focusing"] * 1.001
-    assert slow["focusing"] < 1.5
+    bv = {**coarse, "kinetics": "butler_volmer"}
+    fast = femcm.run("spallation_current", comm=comm, i0=1e3, **bv).scalars
+    slow = femcm.run("spallation_current", comm=comm, i0=0.1, **bv).scalars
+    assert 1 <= slow["peak_to_mean"] < 1.05 < fast["peak_to_mean"] < s["peak_to_mean"]
 
 
 def test_bad_input():

@@ -1,0 +1,85 @@
+"""Problem ``pore_pressure`` and the axisymmetric kinematics: misfit-sphere references.
+
+References (verification.md §4; Eshelby 1957): a sphere of bulk modulus K_i with the
+dilatational eigenstrain ε* in an infinite matrix of shear modulus μ_m carries the uniform
+pressure p = ε*/(1/(4μ_m) + 1/(3K_i)); in the matrix σ_rr = −p R³/ρ³ and the hoop stresses
+are p R³/(2ρ³) (so p/2 on the wall). Homogeneous case (K_i = K_m): p = 2Eε*/(3(1 − ν)).
+A pore 10 radii deep in a cylinder 20 radii wide stands for the infinite body (the free
+surface perturbs p by O((R/d)³) = 1e-3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mpi4py import MPI
+
+import femcm
+from femcm.base.constants import FARADAY
+
+DEEP = {"depth": 10e-6, "width": 20e-6, "height": 20e-6, "mesh_size": 3e-6}
+
+
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+def test_deep_pore_matches_misfit_sphere(comm, solver):
+    s = femcm.run("pore_pressure", comm=comm, linear_solver=solver, **DEEP).scalars
+    E_m, nu_m, E_i, nu_i, dv = 150e9, 0.26, 7.8e9, 0.38, 0.01
+    p_ref = (dv / 3) / (1 / (4 * E_m / (2 * (1 + nu_m))) + 1 / (E_i / (1 - 2 * nu_i)))
+    assert s["li_pressure_reference"] == pytest.approx(p_ref, rel=1e-12)
+    assert s["li_pressure"] == pytest.approx(p_ref, rel=0.02)
+    assert s["wall_hoop_stress"] == pytest.approx(p_ref / 2, rel=0.02)
+    # The deep pore's largest principal stress is the wall hoop stress p/2.
+    assert s["max_principal"] == pytest.approx(p_ref / 2, rel=0.05)
+    assert s["overfill_at_fracture"] == pytest.approx(dv * 150e6 / s["max_principal"], rel=1e-12)
+
+
+def test_homogeneous_sphere_pressure(comm):
+    """Same moduli inside and out: p = 2Eε*/(3(1 − ν)), a check of the hoop strain u_r/r."""
+    E, nu, dv = 150e9, 0.26, 0.003
+    s = femcm.run("pore_pressure", comm=comm, E_li=E, nu_li=nu, overfill=dv, **DEEP).scalars
+    assert s["li_pressure"] == pytest.approx(2 * E * (dv / 3) / (3 * (1 - nu)), rel=0.01)
+
+
+def test_near_surface_pore_is_more_dangerous(comm):
+    deep = femcm.run("pore_pressure", comm=comm, **DEEP).scalars
+    near = femcm.run("pore_pressure", comm=comm, mesh_size=3e-6).scalars  # depth 2 µm
+    assert near["max_principal"] > 1.1 * deep["max_principal"]
+    assert near["overfill_at_fracture"] < deep["overfill_at_fracture"]
+    # The peak sits in the ligament above the pore (between the surface and the pore centre).
+    assert near["max_principal_z"] > -2e-6
+    assert near["surface_max_principal"] > 10 * deep["surface_max_principal"]
+
+
+def test_plated_charge_is_an_overfill(comm):
+    """Q = F ΔV / V_m: the charge that plates ΔV/V = 1 % gives the 1 % figures."""
+    v_pore, v_m = 4 / 3 * math.pi * 1e-18, 13.0e-6
+    q = 0.01 * v_pore * FARADAY / v_m
+    by_v = femcm.run("pore_pressure", comm=comm, **DEEP).scalars
+    by_q = femcm.run("pore_pressure", comm=comm, charge=q, overfill=0.5, **DEEP).scalars
+    assert by_q["overfill"] == pytest.approx(0.01, rel=1e-12)
+    assert by_q["li_pressure"] == pytest.approx(by_v["li_pressure"], rel=1e-10)
+    assert by_q["charge_at_fracture"] == pytest.approx(
+        q * by_q["overfill_at_fracture"] / 0.01, rel=1e-12
+    )
+
+
+def test_same_on_any_partition(comm):
+    world = femcm.run("pore_pressure", comm=comm, mesh_size=3e-6).scalars
+    alone = femcm.run("pore_pressure", comm=MPI.COMM_SELF, mesh_size=3e-6).scalars
+    for key in ("li_pressure", "wall_hoop_stress", "max_principal"):
+        assert world[key] == pytest.approx(alone[key], rel=1e-9)
+    assert np.allclose(
+        [world["max_principal_r"], world["max_principal_z"]],
+        [alone["max_principal_r"], alone["max_principal_z"]],
+        atol=1e-12,
+    )
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="depth"):
+        femcm.run("pore_pressure", depth=0.5e-6)  # the pore would cut the surface
+    with pytest.raises(ValueError, match="overfill"):
+        femcm.run("pore_pressure", overfill=0.0)
