@@ -258,7 +258,7 @@ def solve_continuum(
     model = ChemoMechanics(msh, chem, scales=scales, stats=stats, name="ion_occupancy_continuum")
     model.set_initial(occupancy)
     t0 = scales.time  # L²/D_bulk; the slowest mode decays as exp(−π² t/t0) at most
-    control = StepControl(dt_initial=1e-4 * t0, dt_min=1e-12 * t0, grow=2.0, easy_iterations=6)
+    control = StepControl(dt_initial=1e-2 * t0, dt_min=1e-12 * t0, grow=4.0, easy_iterations=6)
     march(model, control, 100.0 * t0)
     x, c = owned_values(model.fields()["c"])
     xs = np.concatenate(comm.allgather(x[:, 0]))

@@ -171,9 +171,7 @@ def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupanc
     lat = strip_lattice(16e-9, 8e-9, 4e-9, A)
     barriers = (e1 * EV, e2 * EV)
     ions = round(occupancy * lat.n_sites)
-    res = run_replicas(
-        lat, hop_rate(NU, barriers, temperature), ions, 340_000, 100_000, 7, 12, comm
-    )
+    res = run_replicas(lat, hop_rate(NU, barriers, temperature), ions, 260_000, 80_000, 7, 10, comm)
     ref = equilibrium_occupancy(barriers, lat.site_counts, ions / lat.n_sites, temperature)
     exact = canonical_occupancy(barriers, lat.site_counts, ions, temperature)
     for p in range(2):
@@ -221,8 +219,7 @@ def test_replicas_do_not_depend_on_the_rank_count(comm):
     ("e1", "e2", "temperature", "occupancy", "band"),
     [
         (0.30, 0.30 + K_B * 298.0 * math.log(1 / 0.3) / EV, 298.0, 0.02, (53, 14, 53)),  # [D]
-        (0.30, 0.35, 298.0, 0.40, (10, 6, 8)),
-        (0.40, 0.36, 500.0, 0.30, (7, 3, 7)),
+        (0.40, 0.36, 500.0, 0.40, (7, 3, 8)),  # dense, the strip is the fast phase
     ],
 )
 def test_continuum_steady_state_is_the_closed_form(comm, e1, e2, temperature, occupancy, band):
@@ -328,6 +325,3 @@ def test_same_statistics_on_one_and_two_ranks(tmp_path):
             assert s2[k] == pytest.approx(s1[k], rel=1e-8, abs=1e-12), k
         else:  # the KMC statistics are bitwise the same
             assert s2[k] == s1[k], k
-    bad = run_cli(["run", "ion_occupancy_kmc", "--set", "occupancy=1.5", "--out", str(tmp_path)])
-    assert bad.returncode == 2
-    assert bad.stderr.strip().count("\n") == 0 and "occupancy" in bad.stderr
