@@ -56,7 +56,7 @@ __all__ = [
     "hemi_ellipsoid",
     "inclined_crack",
     "read_surface",
-    "write_sphere_stl",
+    "write_boss_stl",
 ]
 
 BLOCK = (20e-6, 30e-6, 50e-6)
@@ -130,6 +130,16 @@ def _crack_tip_distance(
     return f"sqrt(({rho}-{r_c})*({rho}-{r_c})+{a}*{a})-{half}"
 
 
+def _merge(points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge coincident points (to 1e-9 of the size) and drop the triangles that degenerate."""
+    scale = float(np.ptp(points, axis=0).max())
+    key = np.round(points / (1e-9 * scale)).astype(np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    pts, tri = points[first], inverse.reshape(-1)[triangles]
+    keep = (tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])
+    return pts, tri[keep]
+
+
 def read_surface(path: str | Path, unit: float) -> tuple[np.ndarray, np.ndarray]:
     """Points (metres) and triangles of a closed surface file read with meshio.
 
@@ -150,11 +160,7 @@ def read_surface(path: str | Path, unit: float) -> tuple[np.ndarray, np.ndarray]
     tri = np.concatenate(tris)
     # STL stores each triangle with its own vertices: merge coincident points.
     pts = np.asarray(m.points, dtype=float)[:, :3] * unit
-    scale = float(np.ptp(pts, axis=0).max())
-    key = np.round(pts / (1e-9 * scale)).astype(np.int64)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    pts, tri = pts[first], inverse.reshape(-1)[tri]
-    tri = tri[(tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])]
+    pts, tri = _merge(pts, tri)
     edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
     _, counts = np.unique(edges, axis=0, return_counts=True)
     if np.any(counts != 2):
@@ -186,34 +192,41 @@ def _surface_volume(points: np.ndarray, triangles: np.ndarray) -> int:
     return occ.addVolume([shell])
 
 
-def write_sphere_stl(
-    path: str | Path, centre: Sequence[float], radius: float, n: int = 24, axis: int = 2
+def write_boss_stl(
+    path: str | Path, centre: Sequence[float], radius: float, n: int = 16, skirt: float = 0.2
 ) -> None:
-    """Write a closed UV-sphere triangulation (``n`` latitude bands, 2n longitudes) with meshio.
+    """Write a closed hemispherical boss on the plane z = centre[2] to ``path`` with meshio.
 
-    Coordinates are written as given (choose the unit); the poles lie on coordinate ``axis``
-    (their fans of thin triangles are best kept away from where the field peaks). Centred on
-    the interface, the part inside the block is a hemispherical protrusion; used by the STL
-    round-trip test.
+    The dome is a UV grid (n × n cells) whose poles lie on the x axis, in the base plane, so
+    that no fan of thin triangles sits at the apex; a vertical skirt of height
+    ``skirt`` × radius below the plane and a flat base close it (the skirt crosses the block
+    face z = 0 transversally). Coordinates are written as given (choose the unit). Used by the
+    STL round-trip test.
     """
     import meshio
 
-    theta = np.linspace(0, np.pi, n + 1)[1:-1]
-    phi = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False)
-    t, p = np.meshgrid(theta, phi, indexing="ij")
-    ring = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1)
-    pts = np.vstack([[0, 0, 1], ring.reshape(-1, 3), [0, 0, -1]])
-    pts = np.roll(pts, axis - 2, axis=1) * radius + np.asarray(centre)
-    m = 2 * n
-    idx = 1 + np.arange((n - 1) * m).reshape(n - 1, m)
-    nxt = np.roll(idx, -1, axis=1)
-    tri = [np.stack([np.zeros(m, int), idx[0], nxt[0]], axis=1)]
-    for k in range(n - 2):
-        tri.append(np.stack([idx[k], idx[k + 1], nxt[k + 1]], axis=1))
-        tri.append(np.stack([idx[k], nxt[k + 1], nxt[k]], axis=1))
-    south = len(pts) - 1
-    tri.append(np.stack([np.full(m, south), nxt[-1], idx[-1]], axis=1))
-    meshio.write(str(path), meshio.Mesh(pts, [("triangle", np.vstack(tri))]))
+    t = np.linspace(0, np.pi, n + 1)  # polar angle from the +x pole
+    p = np.linspace(0, np.pi, n + 1)  # longitude about x, 0..π: the upper half (z >= 0)
+    tt, pp = np.meshgrid(t, p, indexing="ij")
+    dome = np.stack([np.cos(tt), np.sin(tt) * np.cos(pp), np.sin(tt) * np.sin(pp)], axis=-1)
+    grid = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    a, b, c, d = grid[:-1, :-1], grid[1:, :-1], grid[1:, 1:], grid[:-1, 1:]
+    tri = [np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)]
+    # The rim (z = 0): longitude 0 from pole to pole, then longitude π back.
+    rim = np.concatenate([grid[:, 0], grid[::-1, -1][1:-1]])
+    pts = [dome.reshape(-1, 3)]
+    low = pts[0][rim] - [0.0, 0.0, skirt]
+    first = len(pts[0])
+    low_idx = first + np.arange(len(rim))
+    nxt = np.roll(np.arange(len(rim)), -1)
+    tri += [
+        np.stack([rim, rim[nxt], low_idx[nxt]], -1),
+        np.stack([rim, low_idx[nxt], low_idx], -1),
+        np.stack([np.full(len(rim), first + len(rim)), low_idx[nxt], low_idx], -1),
+    ]
+    pts += [low, [[0.0, 0.0, -skirt]]]
+    pts_all, tri_all = _merge(np.vstack(pts) * radius + np.asarray(centre), np.vstack(tri))
+    meshio.write(str(path), meshio.Mesh(pts_all, [("triangle", tri_all)]))
 
 
 # -- block, groups and mesh -----------------------------------------------------------------

@@ -67,6 +67,7 @@ def test_plated_charge_is_an_overfill(comm):
 
 
 def test_same_on_any_partition(comm):
+    """Each rank alone (COMM_SELF) against the partitioned run (meaningful under mpirun)."""
     world = femcm.run("pore_pressure", comm=comm, mesh_size=3e-6).scalars
     alone = femcm.run("pore_pressure", comm=MPI.COMM_SELF, mesh_size=3e-6).scalars
     for key in ("li_pressure", "wall_hoop_stress", "max_principal"):

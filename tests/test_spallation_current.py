@@ -20,7 +20,7 @@ import pytest
 from mpi4py import MPI
 
 import femcm
-from femcm.meshes.spallation_block import write_sphere_stl
+from femcm.meshes.spallation_block import write_boss_stl
 
 R = 1e-6
 BOSS = {
@@ -60,7 +60,7 @@ def test_flat_interface_uniform_field(comm):
 
 
 def test_stl_round_trip_matches_parametric(comm, shared_tmp):
-    """A sphere centred on the interface corner, written to STL (µm) and read back with meshio.
+    """A hemispherical boss on the interface corner, written to STL (µm), read back with meshio.
 
     The STL surface is a polyhedron: its field peaks at a facet vertex and approaches 3 from
     above as the mesh resolves the facets, while the smooth parametric boss approaches it from
@@ -68,7 +68,7 @@ def test_stl_round_trip_matches_parametric(comm, shared_tmp):
     """
     path = shared_tmp / "boss.stl"
     if comm.rank == 0:
-        write_sphere_stl(path, (0.0, 0.0, 0.0), R / 1e-6, n=20, axis=0)
+        write_boss_stl(path, (0.0, 0.0, 0.0), R / 1e-6, n=20)
     comm.barrier()
     common = {**BOSS, "mesh_size_tip": 0.1 * R}
     ref = femcm.run("spallation_current", comm=comm, **common).scalars
@@ -89,9 +89,10 @@ def test_crack_tip_focusing_kinetics_and_partition_independence(comm):
     assert s["field_enhancement"] > 2
     assert s["max_z"] == pytest.approx(4e-6, abs=0.3e-6)  # the tip at the crack depth
     assert s["current_ratio"] > 1
-    serial = femcm.run("spallation_current", comm=MPI.COMM_SELF, **coarse).scalars
-    for key in ("field_enhancement", "current_ratio", "total_current", "max_z"):
-        assert s[key] == pytest.approx(serial[key], rel=1e-7)
+    if comm.size > 1:  # each rank alone builds the same mesh: compare with the partitioned run
+        serial = femcm.run("spallation_current", comm=MPI.COMM_SELF, **coarse).scalars
+        for key in ("field_enhancement", "current_ratio", "total_current", "max_z"):
+            assert s[key] == pytest.approx(serial[key], rel=1e-7)
 
     bv = {**coarse, "kinetics": "butler_volmer"}
     fast = femcm.run("spallation_current", comm=comm, i0=1e3, **bv).scalars
