@@ -111,7 +111,11 @@ def drift(pyproject: dict, dockerfile: str) -> list[str]:
         name = dist_name(req)
         module = IMPORT_NAMES.get(name, name.replace("-", "_"))
         if module and module not in mods:
-            errors.append(f"runtime dependency {name!r} is not imported by the image check")
+            errors.append(
+                f"runtime dependency {name!r} is not imported by the image check: add "
+                f'{module} to the `python3 -c "import ..."` line of docker/Dockerfile'
+                " (and its import name to IMPORT_NAMES here if it differs)"
+            )
     for module in ("femcm", "dolfinx"):
         if module not in mods:
             errors.append(f"the image check does not import {module}")
