@@ -11,6 +11,8 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.base import interrupt
+
 __all__ = ["distance_size_field", "session", "to_dolfinx", "write_msh"]
 
 
@@ -19,6 +21,7 @@ def session(name: str, comm: MPI.Comm) -> Iterator[bool]:
     """Initialise gmsh (quiet) on every rank; yields True on rank 0, which builds the model."""
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
+        interrupt.reinstall()  # gmsh's library replaces the SIGTERM handler
     gmsh.option.setNumber("General.Terminal", 0)
     gmsh.option.setNumber("General.Verbosity", 0)
     gmsh.clear()

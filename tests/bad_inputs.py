@@ -483,7 +483,9 @@ def femcm_args(case: Case, data: Path, pwn: Path, out: Path) -> list[str]:
         return ["run", case.problem, "--config", str(cfg), "--out", str(out)]
     if case.channel == "raw":
         args = [substitute(a, data, pwn) for a in case.raw]
-        return args if "--out" in args else [*args, "--out", str(out)]
+        if "--out" in args or args[0] not in ("run", "study"):
+            return args
+        return [*args, "--out", str(out)]
     raise ValueError(case.channel)
 
 

@@ -27,6 +27,8 @@ from femcm.app import guards
 from femcm.app.output import Output
 from femcm.app.params import ParameterInfo, ParameterSet
 from femcm.app.result import Result
+from femcm.app.vtx import vtx_fields, write_vtx
+from femcm.base import interrupt
 from femcm.base.log import logger
 
 __all__ = ["parameters", "problem_module", "problems", "run", "run_module", "summary"]
@@ -112,50 +114,58 @@ def run_module(
     t0 = time.perf_counter()
     failures = comm.Dup()  # private: its barrier cannot match the solver's collectives
     output = None
-    try:
-        output = Output(out, comm)
-        logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
-        sol = mod.solve(p, comm, output)
-        sol.stats.wall_time_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
-        msh = next(iter(sol.fields.values())).function_space.mesh
-        tdim = msh.topology.dim
-        result = Result(
-            problem=mod.NAME,
-            parameters=p.as_dict(),
-            scalars={k: float(v) for k, v in sol.scalars.items()},
-            fields=sol.fields,
-            mesh={
-                "cells": msh.topology.index_map(tdim).size_global,
-                "dofs": int(sol.dofs),
-                "ranks": comm.size,
-            },
-            solver=sol.stats.as_dict(),
-            versions={
-                "femcm": _version(),
-                "dolfinx": dolfinx.__version__,
-                "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
-            },
-            out=output.out,
-        )
-        if plot and output.enabled:
-            from femcm.app.plotting import save_png
 
-            for fname in sol.plots:
-                save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
-            if comm.rank == 0:
-                for fname, draw in sol.charts.items():
-                    draw(output.path(fname))
-        output.commit(result.as_json())
-    except BaseException as exc:
-        if not guards.all_failed(failures):
-            if output is not None:
-                output.discard_here()
-            guards.exit_now(*guards.describe(exc))
+    def discard() -> None:  # the watchdog's cleanup when the main thread is stuck in C
         if output is not None:
-            output.abort()
-        raise
-    finally:
-        failures.Free()
+            output.discard_here()
+
+    with interrupt.on_abandon(discard):
+        try:
+            output = Output(out, comm)
+            logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
+            sol = mod.solve(p, comm, output)
+            sol.stats.wall_time_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+            msh = next(iter(sol.fields.values())).function_space.mesh
+            tdim = msh.topology.dim
+            result = Result(
+                problem=mod.NAME,
+                parameters=p.as_dict(),
+                scalars={k: float(v) for k, v in sol.scalars.items()},
+                fields=sol.fields,
+                mesh={
+                    "cells": msh.topology.index_map(tdim).size_global,
+                    "dofs": int(sol.dofs),
+                    "ranks": comm.size,
+                },
+                solver=sol.stats.as_dict(),
+                versions={
+                    "femcm": _version(),
+                    "dolfinx": dolfinx.__version__,
+                    "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
+                },
+                out=output.out,
+            )
+            write_vtx(output, vtx_fields(sol.fields))  # P2/DG1 fields at full degree: OUT/*.bp
+            if plot and output.enabled:
+                from femcm.app.plotting import save_png
+
+                for fname in sol.plots:
+                    save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
+                if comm.rank == 0:
+                    for fname, draw in sol.charts.items():
+                        draw(output.path(fname))
+            output.commit(result.as_json())
+        except BaseException as exc:
+            interrupt.quiet()
+            if not guards.all_failed(failures):
+                if output is not None:
+                    output.discard_here()
+                guards.exit_now(*guards.describe(exc))
+            if output is not None:
+                output.abort()
+            raise
+        finally:
+            failures.Free()
     logger.info("%s: done in %.2f s", mod.NAME, result.solver["wall_time_s"])
     return result
 

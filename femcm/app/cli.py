@@ -22,7 +22,7 @@ from typing import Any
 
 from mpi4py import MPI
 
-from femcm.app import api, guards
+from femcm.app import api, guards, study
 from femcm.app.guards import EXIT_BAD_INPUT, EXIT_INTERNAL
 from femcm.base import interrupt
 from femcm.base.errors import InputError
@@ -121,6 +121,7 @@ def _fail(code: int, msg: str) -> int:
 
 def _failed(exc: BaseException) -> int:
     """Report the exception that ended a command on every rank; returns the exit status."""
+    interrupt.quiet()
     status, msg = guards.describe(exc)
     if status == EXIT_INTERNAL and MPI.COMM_WORLD.rank == 0:
         traceback.print_exception(exc)
@@ -181,13 +182,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     r = sub.add_parser("run", help="run a problem")
     r.add_argument("name")
     _add_run_options(r)
-    st = sub.add_parser("study", help="parameter study over a grid of values")
-    st.add_argument("name")
-    st.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...")
-    st.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    st.add_argument("--out", type=Path)
-    st.add_argument("--workers", type=int, default=1, help="runs at the same time (>= 1)")
-    st.add_argument("--ranks", type=int, default=1, help="MPI ranks per run (>= 1)")
+    st = sub.add_parser("study", help="parameter study over a grid of values (resumable)")
+    study.add_arguments(st)
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -197,12 +193,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             return _show(args.name)
         if args.command == "study":
-            from femcm.app.study import study
-
             for opt in ("workers", "ranks"):
                 if getattr(args, opt) < 1:
                     raise InputError(f"--{opt} {getattr(args, opt)} is out of range: must be >= 1")
-            return study(args.name, args.vary, args.sets, args.out, args.workers, args.ranks)
+            return study.command(args)
     except ValueError as exc:
         return _fail(EXIT_BAD_INPUT, str(exc).strip().splitlines()[0])
     return _run(args.name, args)

@@ -16,6 +16,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.base import interrupt
 from femcm.base.errors import InputError
 
 __all__ = ["check_msh", "inspect_msh", "read_msh"]
@@ -40,11 +41,7 @@ def inspect_msh(path: str | Path, gdim: int = 2, groups: Iterable[str] = ()) -> 
         return "is empty"
     if not head.lstrip().startswith(b"$MeshFormat"):
         return "is not a gmsh .msh file (no $MeshFormat header)"
-    started = not gmsh.isInitialized()
-    if started:
-        gmsh.initialize(interruptible=False)
-    gmsh.option.setNumber("General.Terminal", 0)
-    gmsh.option.setNumber("General.Verbosity", 0)
+    started = _start_gmsh()
     current = gmsh.model.getCurrent() if gmsh.model.list() else None
     gmsh.model.add("femcm-check")
     try:
@@ -98,6 +95,35 @@ def read_msh(
     gdim: int = 2,
     groups: Iterable[str] = (),
 ) -> gmshio.MeshData:
-    """:func:`check_msh`, then ``dolfinx.io.gmsh.read_from_msh`` (collective)."""
+    """:func:`check_msh`, then the collective read (``dolfinx.io.gmsh.model_to_mesh``).
+
+    Like ``dolfinx.io.gmsh.read_from_msh``, but quiet, and keeping gmsh initialised the way
+    femcm does (not interruptible: SIGINT/SIGTERM stay with :mod:`femcm.base.interrupt`).
+    """
+    import gmsh
+
     check_msh(path, comm, parameter, gdim, groups)
-    return gmshio.read_from_msh(str(path), comm, 0, gdim=gdim)
+    if comm.rank != 0:
+        return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
+    started = _start_gmsh()
+    gmsh.model.add("femcm-read")
+    try:
+        gmsh.merge(str(path))
+        return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
+    finally:
+        gmsh.model.remove()
+        if started:
+            gmsh.finalize()
+
+
+def _start_gmsh() -> bool:
+    """Initialise gmsh quietly if needed (handlers restored); True if this call did."""
+    import gmsh
+
+    started = not gmsh.isInitialized()
+    if started:
+        gmsh.initialize(interruptible=False)
+        interrupt.reinstall()  # gmsh's library replaces the SIGTERM handler
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.option.setNumber("General.Verbosity", 0)
+    return started

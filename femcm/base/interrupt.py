@@ -2,25 +2,64 @@
 
 PETSc installs its own handlers for SIGINT, SIGTERM, SIGPIPE, ... when it initialises: a
 Ctrl-C then prints PETSc's error banner and aborts, and SIGPIPE (``femcm list | head -1``)
-prints a "Broken Pipe" banner. :func:`handling` (used by the command line and the problem
-scripts) removes them and installs Python handlers that raise :class:`Interrupted`.
+prints a "Broken Pipe" banner. gmsh's library replaces the SIGTERM handler when it is
+initialised. :func:`handling` (used by the command line and the problem scripts) removes
+PETSc's handlers and installs Python handlers that raise :class:`Interrupted`;
+:func:`reinstall` puts them back after gmsh has been initialised.
 
-An :class:`Interrupted` raised inside a PETSc callback (a residual assembly during a Newton
-solve) comes back out of PETSc as a ``PETSc.Error``, which a time stepper would take for a
-failed step and retry. So the signal is also *recorded*: loops that retry after failures call
-:func:`check`, which raises :class:`Interrupted` again, and the command line reports
-"interrupted" whenever a signal was recorded, whatever exception ended the run.
+Three things make the end prompt and clean:
+
+- An :class:`Interrupted` raised inside a PETSc callback (a residual assembly during a Newton
+  solve) comes back out of PETSc as a ``PETSc.Error``, which a time stepper would take for a
+  failed step and retry. So the signal is *recorded* and raised again every :data:`REPEAT`
+  seconds (``SIGALRM``) until the run's error handling calls :func:`quiet`; retry loops may
+  call :func:`check`. The command line reports "interrupted" whenever a signal was recorded,
+  whatever exception ended the run.
+- Python runs a signal handler only between bytecodes, so not during a long call into a C
+  library (gmsh meshing a large model). A watchdog thread, woken at once through
+  :func:`signal.set_wakeup_fd`, waits :data:`GRACE` seconds for the handler; if the main
+  thread is still inside C by then (and the call released the GIL, as gmsh's do), it runs the
+  registered cleanups (:func:`on_abandon`: the staging folder), prints the one line and ends
+  the process with 128 + signal.
+- A second signal while cleaning up ends the process the same way at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 
-__all__ = ["Interrupted", "check", "handling", "pending", "reset"]
+__all__ = [
+    "GRACE",
+    "REPEAT",
+    "Interrupted",
+    "check",
+    "handling",
+    "on_abandon",
+    "pending",
+    "quiet",
+    "reinstall",
+    "reset",
+]
+
+REPEAT = 0.1
+"""Seconds between repeats of the interruption until :func:`quiet` (see above)."""
+
+GRACE = 1.0
+"""Seconds the watchdog gives the main thread to react to a signal before ending the process."""
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _pending: int | None = None
+_repeating = False
+_active = False
+_handled = threading.Event()
+_cleanups: list[Callable[[], None]] = []
+_handled_signals: list[int] = list(SIGNALS)
 
 
 class Interrupted(BaseException):
@@ -44,7 +83,18 @@ def pending() -> int | None:
 def reset() -> None:
     """Forget a recorded signal."""
     global _pending
+    quiet()
     _pending = None
+    _handled.clear()
+
+
+def quiet() -> None:
+    """Stop repeating the interruption (call first when handling it)."""
+    global _repeating
+    if _repeating:
+        _repeating = False
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.setitimer(signal.ITIMER_REAL, 0.0)
 
 
 def check() -> None:
@@ -53,13 +103,82 @@ def check() -> None:
         raise Interrupted(_pending)
 
 
+@contextlib.contextmanager
+def on_abandon(cleanup: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``cleanup`` runs if the watchdog has to end the process.
+
+    It must be local and quick (remove a folder): it runs in the watchdog thread while the
+    main thread is stuck in C code.
+    """
+    _cleanups.append(cleanup)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            _cleanups.remove(cleanup)
+
+
 def _handler(signum: int, frame: object) -> None:
-    global _pending
+    global _pending, _repeating
+    _handled.set()
+    if _pending is not None and not _repeating:
+        _abandon(signum)  # a second signal while cleaning up
     if _pending is None:
         _pending = signum
-        raise Interrupted(signum)
-    # A second signal while cleaning up: stop at once.
-    raise Interrupted(signum)
+        _repeating = True
+        signal.signal(signal.SIGALRM, _again)
+        signal.setitimer(signal.ITIMER_REAL, REPEAT, REPEAT)
+    raise Interrupted(_pending)
+
+
+def _again(signum: int, frame: object) -> None:
+    if _repeating and _pending is not None:
+        raise Interrupted(_pending)
+
+
+def _rank() -> int:
+    mpi = sys.modules.get("mpi4py.MPI")
+    try:
+        return mpi.COMM_WORLD.rank if mpi is not None else 0
+    except Exception:  # pragma: no cover - MPI finalised
+        return 0
+
+
+def _abandon(signum: int) -> None:
+    """Clean up and end the process now (watchdog thread or second signal)."""
+    for cleanup in list(_cleanups):
+        with contextlib.suppress(Exception):
+            cleanup()
+    if _rank() == 0:
+        name = signal.Signals(signum).name
+        with contextlib.suppress(Exception):
+            print(f"femcm: error: interrupted ({name})", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
+def _watch(fd: int) -> None:
+    while True:
+        try:
+            data = os.read(fd, 1)
+        except OSError:
+            return
+        if not data:
+            os.close(fd)
+            return
+        signum = data[0]
+        if signum not in SIGNALS:
+            continue
+        if not _handled.wait(GRACE):
+            _abandon(signum)  # the main thread is stuck in C code
+        _handled.clear()
+
+
+def reinstall() -> None:
+    """Install the handlers again (after a library such as gmsh replaced them)."""
+    if not _active or threading.current_thread() is not threading.main_thread():
+        return
+    for s in _handled_signals:
+        signal.signal(s, _handler)
 
 
 def _remove_petsc_handlers() -> None:
@@ -72,25 +191,35 @@ def _remove_petsc_handlers() -> None:
 
 
 @contextlib.contextmanager
-def handling(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
-    """Within the block, ``signals`` raise :class:`Interrupted`; SIGPIPE ends quietly.
+def handling() -> Iterator[None]:
+    """Within the block, SIGINT/SIGTERM raise :class:`Interrupted`; SIGPIPE ends quietly.
 
     Only in the main thread (elsewhere the block runs unchanged). The previous handlers are
     restored on exit (PETSc's are not reinstalled).
     """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
+    global _active
+    if _active or threading.current_thread() is not threading.main_thread():
         yield
         return
     _remove_petsc_handlers()
     reset()
-    previous = {s: signal.getsignal(s) for s in (*signals, signal.SIGPIPE)}
-    for s in signals:
-        signal.signal(s, _handler)
+    keep = (*SIGNALS, signal.SIGPIPE, signal.SIGALRM)
+    previous = {s: signal.getsignal(s) for s in keep}
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    threading.Thread(target=_watch, args=(r,), daemon=True, name="femcm-signals").start()
+    _active = True
+    # A signal ignored when femcm started (SIGINT of `cmd &` in a script, nohup) stays ignored.
+    _handled_signals[:] = [s for s in SIGNALS if previous[s] is not signal.SIG_IGN]
+    reinstall()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # like any Unix filter: `femcm list | head`
     try:
         yield
     finally:
+        quiet()
+        _active = False
+        signal.set_wakeup_fd(old_fd)
+        os.close(w)  # the watchdog reads EOF and ends
         for s, h in previous.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)
