@@ -123,7 +123,7 @@ from femcm.solvers.timestepping import StepControl, march
 NAME = "ion_occupancy_kmc"
 
 T_ROOM = 298.0
-E_BULK = 0.30 * E_CHARGE
+E_BULK = round(0.30 * E_CHARGE, 30)  # 4.806529902e-20 J
 E_SECONDARY = E_BULK + K_B * T_ROOM * math.log(1 / 0.3)
 MAX_SITES = 1 << 22
 """Largest lattice (sites): event lists take ~20 bytes a site and class."""
