@@ -8,7 +8,8 @@ every core, growing linearly (slope ``grading``) to ``h``; ``h_cut`` along the c
 sizes are target edge lengths that some edges exceed by up to ~30 %, so the targets are 3/4 of
 ``h_core`` and ``h_cut``: the largest edge at a core stays below ``h_core``.
 
-Cells: ``domain``, or with an interface ``lower`` (y < y_i) and ``upper``. Facets: ``left``,
+Cells: ``domain``, or with an interface ``lower`` (y < y_i) and ``upper`` (or the given
+``phases`` names). Facets: ``left``,
 ``right``, ``bottom``, ``top`` and, with an interface, ``interface``. The corners are vertices.
 
 Run alone to write a ``.msh``: ``python meshes/dislocation_square.py out.msh``.
@@ -49,6 +50,9 @@ def _build(
     r_cut: float,
     grading: float,
     interface: float | None,
+    phases: tuple[str, str] = ("lower", "upper"),
+    h_interface: float | None = None,
+    r_interface: float = 0.0,
 ) -> None:
     occ = gmsh.model.occ
     (x0, y0), (x1, y1) = box
@@ -76,8 +80,8 @@ def _build(
         for s in surfaces:
             _, sy0, _, _, sy1, _ = gmsh.model.getBoundingBox(2, s)
             (lower if 0.5 * (sy0 + sy1) < interface else upper).append(s)
-        gmsh.model.addPhysicalGroup(2, lower, LOWER, name="lower")
-        gmsh.model.addPhysicalGroup(2, upper, UPPER, name="upper")
+        gmsh.model.addPhysicalGroup(2, lower, LOWER, name=phases[0])
+        gmsh.model.addPhysicalGroup(2, upper, UPPER, name=phases[1])
     sides: dict[str, list[int]] = {
         "left": [],
         "right": [],
@@ -143,6 +147,17 @@ def _build(
         f.setNumber(thr, "DistMin", r_cut)
         f.setNumber(thr, "DistMax", r_cut + (h - h_cut) / grading)
         fields.append(thr)
+    if sides["interface"] and h_interface is not None and h_interface < h:
+        dist = f.add("Distance")
+        f.setNumbers(dist, "CurvesList", sides["interface"])
+        f.setNumber(dist, "Sampling", 400)
+        thr = f.add("Threshold")
+        f.setNumber(thr, "InField", dist)
+        f.setNumber(thr, "SizeMin", h_interface)
+        f.setNumber(thr, "SizeMax", h)
+        f.setNumber(thr, "DistMin", r_interface)
+        f.setNumber(thr, "DistMax", r_interface + (h - h_interface) / grading)
+        fields.append(thr)
     if fields:
         m = f.add("Min")
         f.setNumbers(m, "FieldsList", fields)
@@ -181,11 +196,15 @@ def dislocation_rectangle(
     r_cut: float | None = None,
     grading: float = 0.3,
     interface: float | None = None,
+    phases: tuple[str, str] = ("lower", "upper"),
+    h_interface: float | None = None,
+    r_interface: float = 0.0,
     unit: float = 1e-9,
 ) -> gmshio.MeshData:
     """Rectangle ``box`` = ((x0, y0), (x1, y1)) with cores and their cuts (lengths in metres).
 
     ``cut_directions[k]`` is the unit cut direction of core k (the cut runs to the boundary).
+    ``h_interface`` (optional) is the size within ``r_interface`` of the interface.
     ``h_cut`` defaults to 2 h_core, ``r_core`` (the radius meshed at h_core) to 8 h_core.
     The model is built in ``unit`` metres (nm by default: gmsh tolerances are absolute).
     """
@@ -225,6 +244,9 @@ def dislocation_rectangle(
                 s(r_cut),
                 grading,
                 None if interface is None else s(interface),
+                phases,
+                None if h_interface is None else s(0.75 * h_interface),
+                s(r_interface),
             )
         return to_dolfinx(comm, gdim=2, unit=unit)
 

@@ -1,0 +1,84 @@
+"""heterointerface: interdiffusion width, conservation, misfit dislocations, parallel figures.
+
+Verification: with Ω = 0 and χ = 0, [C]'s mobility M = D0 c_max c(1 − c)/RT turns the c–μ
+system into Fick's law with D0 (physics.md §1), so the initial step spreads as an error
+function and the 10 %–90 % width is 4 erf⁻¹(0.8) √(D0 t) ≈ 3.625 √(D0 t).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import erfinv
+
+from mpi4py import MPI
+
+from femcm.problem_scripts import heterointerface as hi
+
+COARSE = {
+    "width": 20e-9,
+    "height": 20e-9,
+    "mesh_size": 4e-9,
+    "mesh_size_interface": 0.5e-9,
+    "interface_band": 3e-9,
+    "mesh_size_core": 0.3e-9,
+    "mesh_size_cut": 0.8e-9,
+    "mesh_grading": 0.4,
+    "t_end": 5e-6,
+    "dt_initial": 1e-8,
+}
+
+
+@pytest.fixture(scope="module")
+def fick_run():
+    return hi.run(**COARSE, spacing=20e-9, omega=0.0, chi=0.0, degree=1)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {
+        on: hi.run(**COARSE, spacing=5e-9, misfit_dislocations=on, degree=1) for on in (False, True)
+    }
+
+
+def test_width_is_fick_without_stress(fick_run):
+    p = hi.Parameters.create({**COARSE, "spacing": 20e-9, "omega": 0.0, "chi": 0.0})
+    expected = 4 * erfinv(0.8) * math.sqrt(p.D0 * p.t_end)
+    s = fick_run.scalars
+    assert s["interdiffusion_width"] == pytest.approx(expected, rel=0.05)
+    assert s["y_10"] == pytest.approx(-s["y_90"], rel=0.05)  # symmetric: same D0 both sides
+    assert abs(s["sigma_h_min"]) < 1.0 and abs(s["sigma_h_max"]) < 1.0  # Ω = 0: no stress
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_mass_conserved(runs, on):
+    assert runs[on].scalars["c_integral_rel_change"] < 1e-10
+
+
+def test_misfit_dislocations_stress_the_interface(runs):
+    off, on = runs[False].scalars, runs[True].scalars
+    assert "W" in runs[True].fields and "W" not in runs[False].fields
+    # the dislocation cores add GPa-level hydrostatic stress on the LLZO side
+    assert max(abs(on["sigma_h_min_llzo"]), on["sigma_h_max_llzo"]) > 2 * max(
+        abs(off["sigma_h_min_llzo"]), off["sigma_h_max_llzo"]
+    )
+    for s in (off, on):
+        assert 0 < s["interdiffusion_width"] < 20e-9
+        assert s["y_10"] < 0 < s["y_90"]
+
+
+def test_same_figures_on_one_and_all_ranks(runs):
+    alone = hi.run(**COARSE, spacing=5e-9, misfit_dislocations=True, degree=1, comm=MPI.COMM_SELF)
+    world = runs[True].scalars
+    for key in ("interdiffusion_width", "sigma_h_min", "sigma_h_max", "c_integral"):
+        assert alone.scalars[key] == pytest.approx(world[key], rel=1e-7)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="spacing"):
+        hi.Parameters.create({"spacing": 1e-6})
+    with pytest.raises(ValueError, match="misfit_burgers"):
+        hi.Parameters.create({"misfit_burgers": 0.0})
+    assert np.isfinite(hi.Parameters.create({}).spacing)
