@@ -1,7 +1,9 @@
 """Size, memory, time and iterations of ``spallation_current`` and ``pore_pressure``.
 
 Cells, DOFs, peak memory, wall time and linear iterations of ``spallation_current`` (3D) and
-``pore_pressure`` (axisymmetric) at default, fine and ~10⁶-DOF settings. Each case runs in its own process (under ``mpirun -n R`` for R > 1 ranks) so that the peak
+``pore_pressure`` (axisymmetric) at default, fine and ~10⁶-DOF settings.
+
+Each case runs in its own process (under ``mpirun -n R`` for R > 1 ranks) so that the peak
 resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, summed over the ranks) is that
 case's alone. Usage: ``python benchmarks/bench_3d.py [--ranks 1 2] [--quick]``.
 """
