@@ -78,12 +78,14 @@ def save_png(
     cmap: str = "viridis",
     arrows: bool = False,
     streamlines: bool | None = None,
+    slice_normal: str | None = "x",
 ) -> None:
     """Render a scalar (or vector magnitude, optionally with arrows) field to ``path`` (PNG).
 
     Collective; only rank 0 renders. ``f`` must be P1 (vertex) or DG0 (cell) data.
     ``streamlines`` (2D vector fields; default: names in :data:`FLOW_FIELDS`) overlays
-    white streamlines seeded evenly across the inflow side.
+    white streamlines seeded evenly across the inflow side. 3D fields are shown on a cut
+    through the middle normal to ``slice_normal`` (None: the outer surface, isometric).
     """
     data = _gather_grid(f)
     if data is None:
@@ -112,8 +114,11 @@ def save_png(
             grid.point_data["vec"] = vec
     is3d = np.ptp(x[:, 2]) > 0
     pl = pv.Plotter(off_screen=True, window_size=(1000, 800))
+    sliced = is3d and slice_normal is not None
+    if sliced:  # 3D: a cut through the middle, normal to slice_normal, inside the outline
+        pl.add_mesh(grid.outline(), color="black")
     pl.add_mesh(
-        grid,
+        grid.slice(normal=slice_normal) if sliced else grid,
         scalars=label,
         cmap=cmap,
         show_edges=False,
@@ -136,7 +141,9 @@ def save_png(
         streamlines = f.name in FLOW_FIELDS
     if streamlines and vals.shape[1] == 2 and not is3d:
         _add_streamlines(pl, grid, vals, cell_data)
-    if is3d:
+    if sliced and slice_normal in ("x", "y", "z"):
+        {"x": pl.view_yz, "y": pl.view_xz, "z": pl.view_xy}[slice_normal]()
+    elif is3d:
         pl.view_isometric()
     else:
         pl.view_xy()
