@@ -6,12 +6,14 @@ Public API (see the README)::
     femcm.problems()                       # canonical problem names
     femcm.parameters("inclusion_mechanics")  # name -> ParameterInfo(default, unit, doc)
     res = femcm.run("inclusion_mechanics", out="results/im", pressure=2e6)
+    st = femcm.study("inclusion_mechanics", {"E_230": [50e9, 156e9]}, out="results/st", workers=2)
 """
 
 from femcm import _backend  # noqa: F401  (must precede every dolfinx import)
 from femcm.app.api import parameters, problems, run
 from femcm.app.params import ParameterInfo
 from femcm.app.result import Result
+from femcm.app.study import study
 from femcm.base.errors import InputError, SolveError
 
 __version__ = "0.1.0"
@@ -25,4 +27,5 @@ __all__ = [
     "parameters",
     "problems",
     "run",
+    "study",
 ]

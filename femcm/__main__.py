@@ -4,4 +4,5 @@ import sys
 
 from femcm.app.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when an mpi4py.futures worker imports the main module
+    sys.exit(main())

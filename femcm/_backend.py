@@ -21,4 +21,12 @@ except ImportError:  # conda / Docker / source builds
 if "petsc4py.PETSc" not in sys.modules:  # pragma: no branch
     import petsc4py
 
-    petsc4py.init(["femcm", "-no_signal_handler"])
+    comm = None
+    if "mpi4py.futures" in sys.modules:
+        # A process of an mpi4py.futures pool (``femcm study`` on a cluster): PETSc's world is
+        # this process alone, since PetscInitialize is collective and the pool's ranks never
+        # initialise PETSc together (each case runs on its own communicator).
+        from mpi4py import MPI
+
+        comm = MPI.COMM_SELF
+    petsc4py.init(["femcm", "-no_signal_handler"], comm=comm)
