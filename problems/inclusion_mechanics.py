@@ -51,6 +51,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
+from femcm.app.guards import BYTES_PER_DOF, SizeEstimate, lagrange_nodes
 from femcm.app.meshfile import read_msh
 from femcm.app.output import Output
 from femcm.app.params import param
@@ -88,10 +89,28 @@ class Parameters(plate.PlateParameters):
     mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")
 
     def validate(self) -> None:
-        """The plate's checks; the mesh file exists."""
+        """The plate's checks; the mesh file exists; a Li layer at least one element thick."""
         super().validate()
         if self.mesh_file and not Path(self.mesh_file).is_file():
             raise InputError(f"parameter mesh_file = {self.mesh_file!r}: no such file")
+        h = min(self.mesh_size, self.mesh_size_inclusion)
+        if 0 < self.li_thickness < h:
+            raise InputError(
+                f"parameter li_thickness = {self.li_thickness:g} is out of range: must be 0 "
+                f"(no layer) or >= the element size {h:g}"
+            )
+
+
+def estimate(p: Parameters) -> SizeEstimate | None:
+    """Cells, DOFs and memory before meshing (for the size guard); None with a mesh file."""
+    if p.mesh_file:
+        return None
+    cells = p.estimate_cells(p.li_thickness)
+    dofs = lagrange_nodes(cells, p.degree, components=2)
+    away = plate.estimate_cells(p.width, p.height, p.li_thickness, (), p.mesh_size, p.mesh_size)
+    name = "mesh_size" if away >= cells / 2 else "mesh_size_inclusion"
+    bytes_ = dofs * BYTES_PER_DOF[p.linear_solver]
+    return SizeEstimate(name, getattr(p, name), cells, dofs, bytes_)
 
 
 MESH_FILE_GROUPS = ("llzo_220", "top", "bottom", "left", "right")

@@ -52,6 +52,7 @@ voltage                0.25          V       *assumed* (potentiostatic mode only
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
@@ -60,11 +61,13 @@ import ufl
 
 from mpi4py import MPI
 
+from femcm.app.guards import BYTES_PER_DOF, SizeEstimate, lagrange_nodes
 from femcm.app.output import Output
 from femcm.app.params import param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
+from femcm.base.errors import check_range
 from femcm.base.log import logger
 from femcm.fem.phases import indicator, piecewise_constant
 from femcm.fem.postprocess import disk_mean, extremes, field, integrate
@@ -105,12 +108,47 @@ class Parameters(plate.PlateParameters):
     film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
     degree: int = param(2, "1", "polynomial degree of the potential", ge=1, le=3)
 
+    def validate(self) -> None:
+        """The plate's checks; a physical temperature; a warning for absurd currents."""
+        super().validate()
+        check_range("temperature", self.temperature, ge=1.0, le=5000.0)
+        if self.mode == "galvanostatic":
+            volts = estimated_voltage(self)
+            if volts > MAX_SENSIBLE_VOLTAGE:
+                logger.warning(
+                    "parameter i_app = %g A/m² gives a cell voltage of about %.3g V (ohmic + "
+                    "Butler-Volmer estimate), far beyond the few volts of a real cell",
+                    self.i_app,
+                    volts,
+                )
+
     @property
     def kinetics(self) -> ButlerVolmer:
         """The Butler–Volmer kinetics of the Li/LLZO interface."""
         return ButlerVolmer(
             self.i0, self.alpha_a, self.alpha_c, self.temperature, self.film_resistance
         )
+
+
+MAX_SENSIBLE_VOLTAGE = 5.0
+"""Cell voltage (V) above which a galvanostatic run gets a warning (physically absurd)."""
+
+
+def estimated_voltage(p: Parameters) -> float:
+    """Cell voltage from i_app without solving: bulk ohmic drop + film + Butler–Volmer η."""
+    ohmic = p.i_app * (p.height / p.kappa_220 + p.film_resistance)
+    alpha = min(p.alpha_a, p.alpha_c)
+    eta = R_GAS * p.temperature / (alpha * FARADAY) * math.asinh(p.i_app / (2 * p.i0))
+    return ohmic + eta
+
+
+def estimate(p: Parameters) -> SizeEstimate:
+    """Cells, DOFs and memory before meshing (for the size guard)."""
+    cells = p.estimate_cells(0.0)
+    dofs = lagrange_nodes(cells, p.degree)
+    away = plate.estimate_cells(p.width, p.height, 0.0, (), p.mesh_size, p.mesh_size)
+    name = "mesh_size" if away >= cells / 2 else "mesh_size_inclusion"
+    return SizeEstimate(name, getattr(p, name), cells, dofs, dofs * BYTES_PER_DOF["direct"])
 
 
 def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:

@@ -114,8 +114,12 @@ def _overrides(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fail(code: int, msg: str) -> int:
-    if MPI.COMM_WORLD.rank == 0:
+    """Print the message on rank 0 (every rank calls this); no rank leaves before it is out."""
+    comm = MPI.COMM_WORLD
+    if comm.rank == 0:
         print(f"femcm: error: {msg}", file=sys.stderr, flush=True)
+    if comm.size > 1:
+        comm.barrier()  # mpirun stops the job when the first rank exits non-zero
     return code
 
 

@@ -65,7 +65,7 @@ per DOF for inclusion_mechanics with MUMPS (peak RSS 398 MB at 81 154 DOFs, 1072
 BASE_BYTES = 200e6
 """Memory of a process before any mesh (Python, DOLFINx, PETSc, MPI), per rank."""
 
-FAILURE_DEADLINE = 3.0
+FAILURE_DEADLINE = 2.0
 """Seconds a failing rank waits for the others to fail too before ending the job alone."""
 
 

@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 __all__ = [
@@ -153,6 +154,8 @@ def _abandon(signum: int) -> None:
         name = signal.Signals(signum).name
         with contextlib.suppress(Exception):
             print(f"femcm: error: interrupted ({name})", file=sys.stderr, flush=True)
+    else:
+        time.sleep(0.5)  # let rank 0 print: mpirun stops every rank when the first one ends
     os._exit(128 + signum)
 
 
