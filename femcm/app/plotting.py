@@ -92,6 +92,7 @@ def save_png(
         return
     import pyvista as pv
 
+    _quiet_vtk()
     pv.OFF_SCREEN = True
     topo, types, x, vals, cell_data = data
     extent = float(np.ptp(x, axis=0).max())
@@ -190,6 +191,16 @@ def _add_streamlines(pl, grid, vals: np.ndarray, cell_data: bool, n: int = 40) -
     )
     if lines.n_points:
         pl.add_mesh(lines, color="white", line_width=1)
+
+
+def _quiet_vtk() -> None:
+    """Keep VTK's warnings off stderr; its errors still show.
+
+    Off-screen rendering without an X server warns "bad X server connection" on every picture.
+    """
+    from vtkmodules.vtkCommonCore import vtkLogger
+
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
 
 
 def _polydata(points: np.ndarray):
