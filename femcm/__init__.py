@@ -11,6 +11,7 @@ Public API (see the README)::
 
 from femcm import _backend  # noqa: F401  (must precede every dolfinx import)
 from femcm.app.api import parameters, problems, run
+from femcm.app.load import Loaded, load
 from femcm.app.params import ParameterInfo
 from femcm.app.result import Result
 from femcm.app.study import study
@@ -20,10 +21,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InputError",
+    "Loaded",
     "ParameterInfo",
     "Result",
     "SolveError",
     "__version__",
+    "load",
     "parameters",
     "problems",
     "run",
