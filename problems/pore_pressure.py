@@ -61,6 +61,7 @@ from dolfinx import fem
 
 from mpi4py import MPI
 
+from femcm.app.guards import BYTES_PER_DOF, SizeEstimate, graded_band, lagrange_nodes, triangles
 from femcm.app.output import Output
 from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
@@ -134,6 +135,18 @@ def reference_pressure(p: Parameters) -> float:
     mu_m = p.E_llzto / (2 * (1 + p.nu_llzto))
     k_li = p.E_li / (3 * (1 - 2 * p.nu_li))
     return misfit_sphere_pressure(p.volume_fraction / 3, k_li, mu_m)
+
+
+def estimate(p: Parameters) -> SizeEstimate:
+    """Cells, DOFs and memory of the meridian mesh before meshing (for the size guard)."""
+    growth = 0.2  # the builder's default
+    h, h_wall = p.mesh_size, min(p.mesh_size_wall, p.mesh_size)
+    band = graded_band(math.pi * p.radius, h_wall, h, 0.0, (h - h_wall) / growth)
+    cells = triangles(p.width * p.height, h) + band
+    dofs = lagrange_nodes(cells, p.degree, components=2)
+    name = "mesh_size" if band < cells / 2 else "mesh_size_wall"
+    bytes_ = dofs * BYTES_PER_DOF[p.linear_solver]
+    return SizeEstimate(name, getattr(p, name), cells, dofs, bytes_)
 
 
 def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:

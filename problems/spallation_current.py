@@ -71,6 +71,7 @@ from dolfinx import fem, la
 
 from mpi4py import MPI
 
+from femcm.app.guards import SizeEstimate
 from femcm.app.output import Output
 from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
@@ -145,6 +146,38 @@ class Parameters(ParameterSet):
     def feature_centre(self) -> tuple[float, float]:
         """(x, y) of the Li feature (m)."""
         return tuple(self.centre) if self.centre else (self.block[0] / 2, self.block[1] / 2)
+
+
+TET_VOLUME = 0.21
+"""Mean volume of gmsh's tetrahedra of size h, in units of h³ (measured on the flat block)."""
+
+BYTES_PER_DOF_3D = {"direct": 10000.0, "iterative": 3000.0}
+"""Peak memory per DOF, all ranks, with a margin: measured 2.7 kB (CG + GAMG) and 6.4 kB (MUMPS)
+per P2 DOF on the crack block (73 806 and 240 140 DOFs)."""
+
+
+def estimate(p: Parameters) -> SizeEstimate | None:
+    """Cells, DOFs and memory before meshing (for the size guard); None for a surface file.
+
+    Bulk tetrahedra V/(c h³), plus the graded shell on the Li surface (area A, size h_s growing
+    at the rate g: A/(2 c g h_s²)) and, for the crack, the tube around its rim (length ℓ,
+    π ℓ/(c g² h_tip)), with c = :data:`TET_VOLUME`.
+    """
+    if p.shape == "file":
+        return None
+    lx, ly, lz = p.block
+    h, h_tip, g = p.mesh_size, min(p.mesh_size_tip, p.mesh_size), p.growth
+    cells = lx * ly * lz / (TET_VOLUME * h**3)
+    if p.shape == "crack":
+        h_s = min(max(h_tip, p.opening / 2), h)
+        cells += 2 * math.pi * p.radius**2 / (2 * TET_VOLUME * g * h_s**2)
+        cells += math.pi * 2 * math.pi * p.radius / (TET_VOLUME * g**2 * h_tip)
+    elif p.shape in ("hemisphere", "ellipsoid"):
+        cells += 2 * math.pi * p.radius * max(p.radius, p.depth) / (2 * TET_VOLUME * g * h_tip**2)
+    dofs = cells * (0.18, 1.5, 4.6)[p.degree - 1]  # Lagrange nodes per tetrahedron, measured
+    name = "mesh_size_tip" if p.shape != "flat" else "mesh_size"
+    bytes_ = dofs * BYTES_PER_DOF_3D[p.linear_solver]
+    return SizeEstimate(name, getattr(p, name), cells, dofs, bytes_)
 
 
 def build_mesh(p: Parameters, comm: MPI.Comm):
