@@ -142,10 +142,14 @@ class Parameters(ParameterSet):
     t_end: float = param(0.1, "s", "end time (≈ 20 L²/D0)", gt=0)
     dt_initial: float = param(1e-8, "s", "first time step", gt=0)
     dt_min: float = param(1e-14, "s", "smallest time step before giving up", gt=0)
+    dt_max: float = param(0.0, "s", "largest time step (0: no limit; = dt_initial: fixed)", ge=0)
     equilibrium_tol: float = param(
         1e-4, "1", "equilibrium when max|∂c/∂t| L²/D0 falls below this", gt=0
     )
     linear_solver: str = param("direct", "", "linear solver", choices=SOLVER_CHOICES)
+    clip_cuts: bool = param(
+        False, "", "W from the cut inside the domain only (false: the cut runs on beyond it)"
+    )
 
     def validate(self) -> None:
         """Burgers vector non-zero; cores inside; the core resolved; cubic constants valid."""
@@ -177,6 +181,10 @@ class Parameters(ParameterSet):
         if self.dt_min > self.dt_initial:
             raise InputError(
                 f"parameter dt_min = {self.dt_min:g} is out of range: must be <= dt_initial"
+            )
+        if self.dt_max and self.dt_max < self.dt_initial:
+            raise InputError(
+                f"parameter dt_max = {self.dt_max:g} is out of range: must be >= dt_initial"
             )
 
 
@@ -367,7 +375,7 @@ def build_model(
 def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     """Mesh, W, (elasticity), march c to equilibrium, report segregation and forces."""
     msh = build_mesh(p, comm).mesh
-    ds = dislocations(p, clip=p.outer_traction == "free")
+    ds = dislocations(p, clip=p.clip_cuts and p.outer_traction == "free")
     stats = SolverStats()
     fields: dict[str, fem.Function] = {"W": spreading_field(msh, ds, 0, name="W")}
     scalars: dict[str, float] = {}
@@ -423,6 +431,7 @@ def _march(p: Parameters, model: ChemoMechanics, output: Output) -> dict[str, fl
     control = StepControl(
         dt_initial=p.dt_initial,
         dt_min=p.dt_min,
+        dt_max=p.dt_max or math.inf,
         steady_tol=p.equilibrium_tol * p.D0 / p.domain_size**2,
     )
     rep = march(model, control, p.t_end, on_step=lambda t, dt, its: record(t))

@@ -119,6 +119,9 @@ class Parameters(ParameterSet):
     w_degree: int = param(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
     report_band: float = param(5e-9, "m", "σ_h extremes within this distance of y = 0", gt=0)
     linear_solver: str = param("direct", "", "linear solver", choices=SOLVER_CHOICES)
+    clip_cuts: bool = param(
+        False, "", "W from the cuts inside the domain only (false: they run on beyond it)"
+    )
 
     def validate(self) -> None:
         """Spacing fits; the cores are resolved; sizes ordered."""
@@ -147,13 +150,13 @@ class Parameters(ParameterSet):
 
 
 def dislocations(p: Parameters) -> list[Dislocation]:
-    """The misfit array: b = misfit_burgers e_x on y = 0, climb cuts down to the bottom."""
-    return [
-        Dislocation.climb((x, 0.0), (p.misfit_burgers, 0.0), p.core_width, cut=(0.0, -1.0)).clipped(
-            ((-p.width / 2, -p.height / 2), (p.width / 2, p.height / 2))
-        )
-        for x in misfit_positions(p.width, p.spacing)
-    ]
+    """The misfit array: b = misfit_burgers e_x on y = 0, climb cuts down through the LLZO."""
+    box = ((-p.width / 2, -p.height / 2), (p.width / 2, p.height / 2))
+    out = []
+    for x in misfit_positions(p.width, p.spacing):
+        d = Dislocation.climb((x, 0.0), (p.misfit_burgers, 0.0), p.core_width, cut=(0.0, -1.0))
+        out.append(d.clipped(box) if p.clip_cuts else d)
+    return out
 
 
 def build_mesh(p: Parameters, comm: MPI.Comm):
