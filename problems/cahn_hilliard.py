@@ -51,7 +51,7 @@ mobility, D0           degenerate,  -, m²/s   *assumed*
 initial                "0.5"        -         expression of x, y (m)
 noise                  0.02         1         amplitude of the seeded noise
 t_end                  100          s         = L²/D0
-rtol, atol             2.5e-4       1         F(t) within 1 % of a time-converged run
+rtol, atol             1e-4         1         F(t) within 1 % of a time-converged run
 =====================  ===========  ========  ==================================================
 """
 
@@ -135,8 +135,8 @@ class Parameters(ParameterSet):
     dt_initial: float = param(1e-4, "s", "first time step", gt=0)
     dt_min: float = param(1e-9, "s", "smallest time step before giving up", gt=0)
     dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
-    rtol: float = param(2.5e-4, "1", "relative tolerance of the local time error of c", ge=0, lt=1)
-    atol: float = param(2.5e-4, "1", "absolute tolerance of the local time error of c", ge=0, lt=1)
+    rtol: float = param(1e-4, "1", "relative tolerance of the local time error of c", ge=0, lt=1)
+    atol: float = param(1e-4, "1", "absolute tolerance of the local time error of c", ge=0, lt=1)
     time_order: int = param(2, "1", "2: BDF2, 1: backward Euler (θ-method)", ge=1, le=2)
     max_ratio: float = param(
         2.0, "1", "largest ratio of successive time steps (BDF2 stable below 4.864)", gt=1, lt=4.864

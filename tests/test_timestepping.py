@@ -111,7 +111,7 @@ def test_ode_fixed_order_and_ratio_limit(comm):
 
 def test_error_estimate_matches_true_local_error(comm):
     """One step from exact history: the estimate equals the true local error to O(Δt)."""
-    from femcm.solvers.timestepping import _History
+    from femcm.solvers.bdf import History
 
     for order, ratio in ((1, 1.0), (2, 1.0), (2, 1.7), (2, 0.5)):
         ode = LinearODE(comm, k=0.2)
@@ -119,7 +119,7 @@ def test_error_estimate_matches_true_local_error(comm):
         ts = [0.3 - 2.5 * h, 0.3 - 1.3 * h, 0.3]  # uneven history
         ts[-2] = ts[-1] - h / ratio
         ctl = StepControl(1e-3, 1e-9, rtol=1.0e-8, atol=0.0, order=order)
-        hist = _History(ode, ctl, ts[0])
+        hist = History(ode, ts[0], order, ctl.rtol, ctl.atol)
         hist.cs[0] = np.array([ode.g(ts[0])])
         for t in ts[1:]:
             hist.push(t, np.array([ode.g(t)]))
@@ -215,7 +215,7 @@ def _control(p, k: float = 1.0) -> StepControl:
 def test_spinodal_transient_within_one_percent(comm):
     """Default tolerance vs 16× tighter: F within 1 % of the F range at 12 times; mass to
     1e-10; F non-increasing."""
-    p = _small(t_end=10.0, mesh_size=L / 20)
+    p = _small(t_end=10.0)
     marks = tuple(np.geomspace(0.05, 10.0, 12))
     F = {}
     for k in (1, 16):

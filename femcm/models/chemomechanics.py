@@ -1,9 +1,8 @@
 r"""Mixed c–μ–u chemo-mechanics [C]: typed parts, state, time steps and derived fields.
 
-Unknowns: normalised concentration :math:`c`, chemical potential :math:`\mu`
-(J/mol), optional displacement :math:`u` (m). With :math:`f = c_\max g(c) + \tfrac12\kappa
-|\nabla c|^2 + \tfrac12\sigma:(\varepsilon - \varepsilon^*)` and
-:math:`\sigma = \mathbb C : (\varepsilon(u) - \varepsilon^*(c))`,
+Unknowns: normalised concentration :math:`c`, chemical potential :math:`\mu` (J/mol),
+optional displacement :math:`u` (m), with :math:`\sigma = \mathbb C:(\varepsilon(u) -
+\varepsilon^*(c))` and
 
 .. math::
 
@@ -12,18 +11,11 @@ Unknowns: normalised concentration :math:`c`, chemical potential :math:`\mu`
           - \frac{\kappa}{c_\max}\nabla^2 c,\qquad
     \nabla\cdot\sigma + b = 0.
 
-For the concentration eigenstrain :math:`\varepsilon^c = (c - c_\mathrm{ref}) c_\max\Omega/3`
-the coupling term is :math:`-\sigma:\Omega/3` (the sign of [C]'s weak form (18) and of its
-results: tension attracts Li). Eigenstrain sources are anything with ``__call__(c) -> 3×3
-UFL``; their c-derivative is taken by ``ufl.diff``, so a dislocation eigenstrain (independent
-of c) plugs in without touching this module. The residual terms are in
-:mod:`femcm.physics.chemomechanics`, the Newton/linear solvers in :mod:`femcm.solvers.coupled`.
-
-Time: variable-step BDF (backward Euler or BDF2, coefficients set by the time-step driver
-through :meth:`ChemoMechanics.set_scheme`), or the θ-method for backward-Euler steps.
-Everything is nondimensional inside (:class:`Scales`): lengths by L, μ by the free energy's
-scale e₀, time by :math:`t_0 = L^2 c_\max/(M_\mathrm{ref} e_0)`, stress by s₀. Inputs and
-outputs are SI. The Jacobian is ``ufl.derivative`` of the residual.
+The residual terms are in :mod:`femcm.physics.chemomechanics` (eigenstrain sources plug in
+through ``ufl.diff``), the Newton and linear solvers in :mod:`femcm.solvers.coupled`. Time:
+variable-step BDF set by the driver (:meth:`ChemoMechanics.set_scheme`), θ-weighted flux for
+backward-Euler steps. Inside, everything is scaled by :class:`Scales` (L, e₀, t₀ = L² c_max/
+(M_ref e₀), s₀); inputs and outputs are SI.
 """
 
 from __future__ import annotations
@@ -45,11 +37,12 @@ from femcm.fem.stiffness import Stiffness
 from femcm.physics import chemomechanics as terms
 from femcm.physics.chemistry import FreeEnergy, Mobility, homogeneous_potential
 from femcm.physics.eigenstrains import EigenstrainSource
-from femcm.physics.elasticity import hydrostatic, strain, von_mises
+from femcm.physics.elasticity import hydrostatic, von_mises
+from femcm.solvers.bdf import BACKWARD_EULER, Scheme
 from femcm.solvers.bounds import clip_step
 from femcm.solvers.coupled import Blocks, CoupledNewton, SolverOptions
+from femcm.solvers.evolution import Change
 from femcm.solvers.stats import SolverStats
-from femcm.solvers.timestepping import BACKWARD_EULER, Change, Scheme
 
 __all__ = ["Chemistry", "ChemoMechanics", "Mechanics", "Scales", "SolverOptions"]
 
@@ -104,12 +97,10 @@ class Chemistry:
 
 
 class ChemoMechanics:
-    """The coupled problem on a mesh, one implicit step at a time.
+    """The coupled problem on a mesh, one implicit step at a time (a ``MultistepEvolution``).
 
-    A :class:`femcm.solvers.timestepping.MultistepEvolution`: the driver sets the BDF
-    coefficients, the model keeps the last two accepted states. ``clock`` is an optional
-    ``fem.Constant`` (seconds) referenced by time-dependent sources; the model sets it to the
-    new time before each solve.
+    ``clock``: an optional ``fem.Constant`` (s) that time-dependent sources refer to; it is
+    set to the new time before each solve.
     """
 
     def __init__(
@@ -143,14 +134,12 @@ class ChemoMechanics:
         self.theta = fem.Constant(msh, float(theta))
         self.a = [fem.Constant(msh, v) for v in (1.0, -1.0, 0.0)]  # BDF coefficients
         self.scheme = BACKWARD_EULER
-        self._collapsed = [self._collapse(i) for i in range(len(parts))]
-        n_owned = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
-        self._owned_c = self._collapsed[0][1][self._collapsed[0][1] < n_owned]
-        # Vertex quadrature (mass lumping) for the time derivative and the pointwise part of
-        # the μ equation: μ_i = g'(c_i) + ... holds at each vertex, so the logarithm keeps
-        # every nodal c inside (0, 1) (Copetti & Elliott 1992). A fixed rule for the rest:
-        # with rational or logarithmic integrands the estimated degrees of F and of its
-        # derivative differ, and Newton would lose its exact Jacobian.
+        self._collapsed = [(V, np.asarray(d, np.int32).ravel()) for V, d in
+                           (self.W.sub(i).collapse() for i in range(len(parts)))]  # fmt: skip
+        self._owned_c = self._owned(0)
+        # Vertex quadrature (mass lumping) for ∂c/∂t and the pointwise part of the μ equation:
+        # the logarithm then keeps every nodal c in (0, 1) (Copetti & Elliott 1992). A fixed
+        # rule elsewhere keeps Newton's Jacobian exact with rational or log integrands.
         qdeg = 2 * (mechanics.degree if mechanics is not None else 1) + 2
         self.dx = ufl.dx(domain=msh, metadata={"quadrature_degree": qdeg})
         self.dx_lumped = ufl.dx(
@@ -173,12 +162,7 @@ class ChemoMechanics:
             self.F, self.w, dir_bcs, solver, bounded=self._owned_c, blocks=blocks, name=name,
             stats=self.stats,
         )  # fmt: skip
-        self.options = solver
         self._weights = self._lumped_mass()
-
-    def _collapse(self, i: int) -> tuple[fem.FunctionSpace, np.ndarray]:
-        V, dofs = self.W.sub(i).collapse()
-        return V, np.asarray(dofs, dtype=np.int32).ravel()
 
     def _owned(self, i: int) -> np.ndarray:
         """Local indices (into w.x.array) of the owned dofs of subspace i."""
@@ -201,8 +185,6 @@ class ChemoMechanics:
     def eigenstrain(self, c: Expr) -> Expr:
         """Sum of the eigenstrain sources at c (3×3)."""
         return terms.eigenstrain(self.mech, c)
-
-    # time-step protocol --------------------------------------------------------------------
 
     def set_scheme(self, scheme: Scheme) -> None:
         """BDF coefficients of the next step (BDF2 needs θ = 1)."""
@@ -232,21 +214,17 @@ class ChemoMechanics:
     def admissible(self) -> bool:
         """All owned c-dofs strictly inside (0, 1) and finite (collective)."""
         c = self.w.x.array[self._owned_c]
-        ok = bool(np.all(np.isfinite(self.w.x.array))) and (
-            len(c) == 0 or (c.min() > 0.0 and c.max() < 1.0)
-        )
-        return bool(self.comm.allreduce(ok, op=MPI.LAND))
+        ok = np.all(np.isfinite(self.w.x.array)) and np.all((c > 0.0) & (c < 1.0))
+        return bool(self.comm.allreduce(bool(ok), op=MPI.LAND))
 
     def accept(self) -> Change:
         """w_n−1 ← w_n ← w; returns max |Δc| and its RMS over the c-dofs (collective)."""
         idx = self._owned_c
-        local = self.w.x.array[idx] - self.w_n.x.array[idx]
-        largest = self.comm.allreduce(float(np.abs(local).max(initial=0.0)), op=MPI.MAX)
-        sq, n = self.comm.allreduce(np.array([local @ local, len(local)], float), op=MPI.SUM)
+        change = Change.of(self.w.x.array[idx] - self.w_n.x.array[idx], self.comm)
         self.w_nm1.x.array[:] = self.w_n.x.array
         self.w_n.x.array[:] = self.w.x.array
         self.stats.time_steps += 1
-        return Change(largest, float(np.sqrt(sq / max(n, 1))))
+        return change
 
     def reject(self) -> None:
         """W ← w_n."""
@@ -260,26 +238,17 @@ class ChemoMechanics:
         """Lumped-mass weights of :meth:`monitored` (m^d / L^d)."""
         return self._weights
 
-    # state, fields and reports -------------------------------------------------------------
-
     def set_initial(self, c0: Callable[[np.ndarray], np.ndarray] | float) -> None:
         """C from a callable of x (shape (3, n)) or a constant; μ̂ = ĝ'(c); u = 0."""
-        Vc, cmap = self._collapsed[0]
-        cf = fem.Function(Vc)
-        if callable(c0):
-            cf.interpolate(c0)
-        else:
-            cf.x.array[:] = float(c0)
-        self.w.x.array[:] = 0.0
-        self.w.x.array[cmap] = cf.x.array
-        Vm, mmap = self._collapsed[1]
-        mf = fem.Function(Vm)
+        (Vc, cmap), (Vm, mmap) = self._collapsed[:2]
+        cf, mf = fem.Function(Vc), fem.Function(Vm)
+        cf.interpolate(c0) if callable(c0) else cf.x.array.fill(float(c0))
         mu0 = homogeneous_potential(self.chem.free_energy, cf)
         mf.interpolate(fem.Expression(mu0, Vm.element.interpolation_points))
-        self.w.x.array[mmap] = mf.x.array
+        self.w.x.array[:] = 0.0
+        self.w.x.array[cmap], self.w.x.array[mmap] = cf.x.array, mf.x.array
         self.w.x.scatter_forward()
-        self.w_n.x.array[:] = self.w.x.array
-        self.w_nm1.x.array[:] = self.w.x.array
+        self.w_n.x.array[:] = self.w_nm1.x.array[:] = self.w.x.array
 
     def sigma(self, w: fem.Function | None = None) -> Expr | None:
         """σ in Pa (3×3 UFL), or None without mechanics."""
@@ -319,19 +288,11 @@ def _fields(model: ChemoMechanics) -> dict[str, fem.Function]:
 
 
 def _energies(model: ChemoMechanics) -> dict[str, float]:
-    sc, chem, comm = model.scales, model.chem, model.comm
     c, _, u = model.split(model.w)
-    dx = ufl.dx(domain=model.msh)
-    e = {
-        "chemical": integrate(
-            chem.c_max * sc.energy * chem.free_energy.density(c) * model.dx_lumped, comm
-        ),
-        "gradient": integrate(0.5 * chem.kappa * ufl.inner(ufl.grad(c), ufl.grad(c)) * dx, comm),
-        "elastic": 0.0,
-    }
-    if model.mech is not None:
-        eps_el = sc.length * strain(u) - model.eigenstrain(c)
-        e["elastic"] = integrate(0.5 * ufl.inner(model.sigma(), eps_el) * dx, comm)
+    dens = terms.energy_densities(model.chem, model.mech, model.scales, c, u)
+    dx = {"chemical": model.dx_lumped}
+    e = {k: integrate(v * dx.get(k, ufl.dx(domain=model.msh)), model.comm) if v is not None
+         else 0.0 for k, v in dens.items()}  # fmt: skip
     e["total"] = e["chemical"] + e["gradient"] + e["elastic"]
-    e["c_integral"] = integrate(c * model.dx_lumped, comm)
+    e["c_integral"] = integrate(c * model.dx_lumped, model.comm)
     return e

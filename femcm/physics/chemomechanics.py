@@ -23,6 +23,7 @@ __all__ = [
     "chemical_terms",
     "diffusion",
     "eigenstrain",
+    "energy_densities",
     "gradient_energy",
     "momentum_balance",
     "potential_definition",
@@ -169,3 +170,21 @@ def residual(
         for ds, t in mech.tractions:
             F -= area * ufl.inner(t / sc.stress, eta) * ds
     return F
+
+
+def energy_densities(chem: Any, mech: Any, scales: Any, c: Expr, u: Expr | None) -> dict:
+    """Free-energy densities in SI (J/m³; elastic None without mechanics).
+
+    Chemical c_max e₀ g(c) (integrate with the lumped vertex rule), gradient ½κ|∇c|², elastic
+    ½σ:(ε − ε*).
+    """
+    sc = scales
+    out = {
+        "chemical": chem.c_max * sc.energy * chem.free_energy.density(c),
+        "gradient": 0.5 * chem.kappa * ufl.inner(ufl.grad(c), ufl.grad(c)),
+        "elastic": None,
+    }
+    if mech is not None:
+        eps_el = sc.length * strain(u) - eigenstrain(mech, c)
+        out["elastic"] = 0.5 * sc.stress * ufl.inner(stress_hat(mech, sc, c, u), eps_el)
+    return out
