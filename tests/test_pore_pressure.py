@@ -10,10 +10,12 @@ surface perturbs p by O((R/d)³) = 1e-3).
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
+from conftest import REPO, run_cli
 
 from mpi4py import MPI
 
@@ -84,3 +86,19 @@ def test_bad_input():
         femcm.run("pore_pressure", depth=0.5e-6)  # the pore would cut the surface
     with pytest.raises(ValueError, match="overfill"):
         femcm.run("pore_pressure", overfill=0.0)
+
+
+@pytest.mark.serial
+def test_script_two_ranks_with_plot(tmp_path):
+    """problems/pore_pressure.py under mpirun -n 2 (with --plot) reports the serial figures."""
+    script = str(REPO / "problems" / "pore_pressure.py")
+    coarse = ["--set", "mesh_size=4e-6", "--set", "mesh_size_wall=0.2e-6"]
+    run = run_cli([script, *coarse, "--out", str(tmp_path / "n2"), "--plot"], ranks=2)
+    assert run.returncode == 0, run.stderr
+    s2 = json.loads((tmp_path / "n2" / "result.json").read_text())["scalars"]
+    s1 = femcm.run(
+        "pore_pressure", comm=MPI.COMM_SELF, mesh_size=4e-6, mesh_size_wall=0.2e-6
+    ).scalars
+    for key in ("li_pressure", "wall_hoop_stress", "max_principal", "overfill_at_fracture"):
+        assert s2[key] == pytest.approx(s1[key], rel=1e-7), key
+    assert (tmp_path / "n2" / "max_principal.png").stat().st_size > 10_000

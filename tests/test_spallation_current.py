@@ -12,10 +12,12 @@ zero-flux symmetry planes); the finite domain perturbs the apex field by O((R/20
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
+from conftest import REPO, run_cli
 
 from mpi4py import MPI
 
@@ -105,3 +107,19 @@ def test_bad_input():
         femcm.run("spallation_current", depth=20e-6)  # crack would not reach the Li
     with pytest.raises(ValueError, match="surface_file"):
         femcm.run("spallation_current", shape="file", surface_file="/nonexistent.stl")
+
+
+@pytest.mark.serial
+def test_script_two_ranks_with_plot(tmp_path):
+    """problems/spallation_current.py under mpirun -n 2 (with --plot) reports the serial figures."""
+    script = str(REPO / "problems" / "spallation_current.py")
+    coarse = ["--set", "mesh_size=8e-6", "--set", "mesh_size_tip=1e-6", "--set", "degree=1"]
+    run = run_cli([script, *coarse, "--out", str(tmp_path / "n2"), "--plot"], ranks=2)
+    assert run.returncode == 0, run.stderr
+    s2 = json.loads((tmp_path / "n2" / "result.json").read_text())["scalars"]
+    s1 = femcm.run(
+        "spallation_current", comm=MPI.COMM_SELF, mesh_size=8e-6, mesh_size_tip=1e-6, degree=1
+    ).scalars
+    for key in ("field_enhancement", "current_ratio", "total_current", "max_z"):
+        assert s2[key] == pytest.approx(s1[key], rel=1e-7), key
+    assert (tmp_path / "n2" / "current_density.png").stat().st_size > 10_000
