@@ -26,7 +26,7 @@ from mpi4py import MPI
 from femcm.app.guards import graded_band, triangles
 from femcm.app.params import ParameterSet, param
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, distance_size_field, session, to_dolfinx, write_msh
 
 __all__ = [
     "DEFAULT_INCLUSIONS",
@@ -208,6 +208,7 @@ def _build(
     gmsh.model.mesh.generate(2)
 
 
+@cached
 def plate_with_inclusions(
     comm: MPI.Comm,
     width: float = 600e-6,

@@ -19,7 +19,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, session, to_dolfinx, write_msh
 
 __all__ = ["quarter_annulus"]
 
@@ -50,6 +50,7 @@ def _build(a: float, b: float, h: float) -> None:
     gmsh.model.mesh.setOrder(2)  # curved (quadratic) cells: the arcs are exact to O(h³)
 
 
+@cached
 def quarter_annulus(comm: MPI.Comm, a: float, b: float, h: float) -> gmshio.MeshData:
     """Build and distribute the quarter annulus (metres; built in units of a)."""
     if not 0 < a < b or not 0 < h < b - a:

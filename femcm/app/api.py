@@ -27,8 +27,9 @@ from femcm.app import guards
 from femcm.app.output import Output
 from femcm.app.params import ParameterInfo, ParameterSet
 from femcm.app.result import Result
+from femcm.app.timings import Stopwatch
 from femcm.app.vtx import vtx_fields, write_vtx
-from femcm.base import interrupt
+from femcm.base import interrupt, runinfo
 from femcm.base.log import logger
 
 __all__ = ["parameters", "problem_module", "problems", "run", "run_module", "summary"]
@@ -108,10 +109,12 @@ def run_module(
     """
     comm = MPI.COMM_WORLD if comm is None else comm
     estimate = getattr(mod, "estimate", None)
-    if estimate is not None:
+    est = estimate(p) if estimate is not None else None  # None: not known (e.g. a mesh file)
+    if est is not None:
         memory = comm.bcast(guards.available_memory() if comm.rank == 0 else None, root=0)
-        guards.check_size(estimate(p), comm.size, max_dofs, memory)
+        guards.check_size(est, comm.size, max_dofs, memory)
     t0 = time.perf_counter()
+    watch = Stopwatch()  # the timings block of result.json
     failures = comm.Dup()  # private: its barrier cannot match the solver's collectives
     output = None
 
@@ -136,6 +139,7 @@ def run_module(
                     "cells": msh.topology.index_map(tdim).size_global,
                     "dofs": int(sol.dofs),
                     "ranks": comm.size,
+                    "cache": runinfo.notes().get("mesh_cache", "none"),
                 },
                 solver=sol.stats.as_dict(),
                 versions={
@@ -145,15 +149,17 @@ def run_module(
                 },
                 out=output.out,
             )
-            write_vtx(output, vtx_fields(sol.fields))  # P2/DG1 fields at full degree: OUT/*.bp
-            if plot and output.enabled:
-                from femcm.app.plotting import save_png
+            with runinfo.timed("output"):
+                write_vtx(output, vtx_fields(sol.fields))  # P2/DG1 fields at full degree: OUT/*.bp
+                if plot and output.enabled:
+                    from femcm.app.plotting import save_png
 
-                for fname in sol.plots:
-                    save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
-                if comm.rank == 0:
-                    for fname, draw in sol.charts.items():
-                        draw(output.path(fname))
+                    for fname in sol.plots:
+                        save_png(sol.fields[fname], output.path(f"{fname}.png"), fname)
+                    if comm.rank == 0:
+                        for fname, draw in sol.charts.items():
+                            draw(output.path(fname))
+            result.timings = comm.bcast(watch.block(), root=0)
             output.commit(result.as_json())
         except BaseException as exc:
             interrupt.quiet()

@@ -24,7 +24,7 @@ from mpi4py import MPI
 
 from femcm.app import api, guards, study
 from femcm.app.guards import EXIT_BAD_INPUT, EXIT_INTERNAL
-from femcm.base import interrupt
+from femcm.base import interrupt, runinfo
 from femcm.base.errors import InputError
 from femcm.base.log import configure
 
@@ -52,6 +52,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="refuse runs estimated above N degrees of freedom (default: only the memory check)",
+    )
+    p.add_argument(
+        "--mesh-cache",
+        default=None,
+        metavar="DIR",
+        help="mesh cache folder, or 'off' (default: ~/.cache/femcm/meshes or $FEMCM_MESH_CACHE)",
     )
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="progress on rank 0 (-v), debug (-vv)"
@@ -134,6 +140,7 @@ def _failed(exc: BaseException) -> int:
 
 def _run(name: str, args: argparse.Namespace) -> int:
     configure(args.verbose)
+    runinfo.set_mesh_cache(args.mesh_cache)
     try:
         mod = api.problem_module(name)
         params = mod.Parameters.create(_overrides(name, args))

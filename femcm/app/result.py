@@ -41,6 +41,8 @@ class Result:
     solver: dict[str, Any]
     versions: dict[str, str]
     out: Path | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds per phase (:mod:`femcm.app.timings`): mesh, compile, assemble, solve, ..."""
 
     def probe(self, name: str, points: np.ndarray) -> np.ndarray:
         """Values of field ``name`` at ``points`` (N×3, metres); the same array on every rank."""
@@ -57,4 +59,5 @@ class Result:
             "mesh": self.mesh,
             "solver": self.solver,
             "versions": self.versions,
+            "timings": self.timings,
         }

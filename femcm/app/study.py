@@ -46,7 +46,7 @@ from typing import Any
 
 from femcm.app import api
 from femcm.app.output import write_json_atomic
-from femcm.base import interrupt
+from femcm.base import interrupt, runinfo
 from femcm.base.errors import InputError
 
 __all__ = ["CaseOutcome", "StudyResult", "add_arguments", "command", "study"]
@@ -325,7 +325,7 @@ def _command(name: str, case: Case, case_dir: Path, ranks: int, mesh_cache: str 
     # a case is its own MPI job, not a member of the study's (when started under mpiexec)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA"))}
     if mesh_cache is not None:
-        env["FEMCM_MESH_CACHE"] = mesh_cache
+        cmd += ["--mesh-cache", mesh_cache]
     return cmd, env
 
 
@@ -382,11 +382,16 @@ def _run_local(name, result, todo, workers, ranks, mesh_cache, bar) -> None:
         raise
 
 
-def _case_here(name: str, overrides: dict[str, Any], case_dir: str) -> tuple[int, str, float]:
+def _case_here(
+    name: str, overrides: dict[str, Any], case_dir: str, mesh_cache: str | None
+) -> tuple[int, str, float]:
     """Run one case in this process on ``MPI.COMM_SELF`` (an MPIPoolExecutor worker)."""
     from mpi4py import MPI
 
     from femcm.app import guards
+    from femcm.base import runinfo
+
+    runinfo.set_mesh_cache(mesh_cache)
 
     t0 = time.perf_counter()
     try:
@@ -400,11 +405,12 @@ def _case_here(name: str, overrides: dict[str, Any], case_dir: str) -> tuple[int
     return 0, "", time.perf_counter() - t0
 
 
-def _run_pool(name, result, todo, executor, bar) -> None:
+def _run_pool(name, result, todo, executor, cache, bar) -> None:
     from concurrent.futures import FIRST_COMPLETED, wait
 
     futures = {
-        executor.submit(_case_here, name, c.overrides, str(result.out / c.key)): c for c in todo
+        executor.submit(_case_here, name, c.overrides, str(result.out / c.key), cache): c
+        for c in todo
     }
     pending = set(futures)
     try:
@@ -471,7 +477,9 @@ def study(
         retry_failed: rerun cases recorded as failed (cases with a valid result never rerun).
         plot: write ``plots/SCALAR_vs_PARAM.png``.
         progress: progress bar (default: when stderr is a terminal).
-        mesh_cache: mesh cache folder handed to every case (default: the cases' default).
+        mesh_cache: mesh cache folder of every case, or "off" (default: the cases' default,
+            :func:`femcm.base.runinfo.mesh_cache_dir`); a sweep that keeps the geometry
+            meshes once.
 
     Returns:
         the :class:`StudyResult` (its ``exit_status`` is 0 when every case succeeded).
@@ -505,7 +513,9 @@ def study(
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
-    cache = None if mesh_cache is None else str(Path(mesh_cache).absolute())
+    cache = None if mesh_cache is None else str(mesh_cache)
+    if cache is not None and cache.strip().lower() not in runinfo.OFF:
+        cache = str(Path(cache).absolute())
     with (
         interrupt.handling(),  # SIGINT/SIGTERM: the running cases are stopped, then re-raised
         tqdm(
@@ -517,28 +527,13 @@ def study(
         elif pool:
             from mpi4py.futures import MPIPoolExecutor
 
-            with _env("FEMCM_MESH_CACHE", cache), MPIPoolExecutor() as executor:
-                _run_pool(name, result, todo, executor, bar)
+            with MPIPoolExecutor() as executor:
+                _run_pool(name, result, todo, executor, cache, bar)
         else:
             _run_local(name, result, todo, workers, ranks_per_case, cache, bar)
     if plot:
         plot_study(result)
     return result
-
-
-@contextlib.contextmanager
-def _env(key: str, value: str | None):
-    old = os.environ.get(key)
-    if value is not None:
-        os.environ[key] = value
-    try:
-        yield
-    finally:
-        if value is not None:
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def plot_study(result: StudyResult) -> list[Path]:
@@ -598,7 +593,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--retry-failed", action="store_true", help="rerun the failed cases")
     p.add_argument("--plot", action="store_true", help="PNG of each scalar vs each parameter")
-    p.add_argument("--mesh-cache", type=Path, default=None, help="mesh cache folder")
+    p.add_argument("--mesh-cache", default=None, metavar="DIR", help="mesh cache folder, or off")
 
 
 def command(args: argparse.Namespace) -> int:

@@ -1,0 +1,103 @@
+"""Where a run's time goes: the ``timings`` block of ``result.json``.
+
+- ``mesh``: the mesh builders (gmsh and conversion, or the mesh cache), reported by
+  :func:`femcm.meshes._gmsh.cached` through :mod:`femcm.base.runinfo`;
+- ``compile``: form and expression compilation (``dolfinx.jit.ffcx_jit``, cache hits included);
+- ``assemble``: matrix and vector assembly and lifting (DOLFINx's C++ assemblers);
+- ``solve``: PETSc's ``KSPSolve`` (linear solves, preconditioner set-up included), from PETSc's
+  own event log;
+- ``output``: XDMF field writes, PNGs and the commit of the output folder;
+- ``other``: the rest of the wall time (function spaces, boundary conditions, post-processing,
+  Python).
+
+Times are wall seconds of rank 0 (the ranks work together). The hooks wrap the DOLFINx entry
+points once per process (:func:`install`); their cost is a ``perf_counter`` pair per call.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from petsc4py import PETSc
+
+from femcm.base import runinfo
+
+__all__ = ["Stopwatch", "install"]
+
+_installed = False
+
+KEYS = ("mesh", "compile", "assemble", "solve", "output", "other")
+
+
+def _wrap(owner: Any, name: str, key: str) -> None:
+    fn: Callable = getattr(owner, name, None)
+    if fn is None or getattr(fn, "_femcm_timed", False):
+        return
+
+    @functools.wraps(fn)
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            runinfo.add_time(key, time.perf_counter() - t0)
+
+    timed._femcm_timed = True  # type: ignore[attr-defined]
+    setattr(owner, name, timed)
+
+
+def install() -> None:
+    """Wrap the DOLFINx compile/assembly/XDMF entry points and start PETSc's event log."""
+    global _installed
+    if _installed:
+        return
+    import dolfinx.cpp as cpp
+    import dolfinx.io
+    import dolfinx.jit
+
+    _wrap(dolfinx.jit, "ffcx_jit", "compile")
+    for name in ("assemble_matrix", "assemble_vector", "apply_lifting", "insert_diagonal"):
+        _wrap(cpp.fem, name, "assemble")
+    for name in (
+        "assemble_matrix",
+        "assemble_vector",
+        "apply_lifting",
+        "insert_diagonal",
+        "assemble_matrix_block",
+        "assemble_vector_block",
+        "create_matrix",
+        "create_matrix_block",
+        "create_matrix_nest",
+    ):
+        _wrap(cpp.fem.petsc, name, "assemble")
+    for name in ("write_mesh", "write_function", "write_meshtags"):
+        _wrap(dolfinx.io.XDMFFile, name, "output")
+    PETSc.Log.begin()
+    _installed = True
+
+
+def _ksp_time() -> float:
+    return float(PETSc.Log.Event("KSPSolve").getPerfInfo().get("time", 0.0))
+
+
+class Stopwatch:
+    """The timings of one run: create before the run, :meth:`block` after it."""
+
+    def __init__(self) -> None:
+        install()
+        runinfo.reset()
+        self.t0 = time.perf_counter()
+        self.ksp0 = _ksp_time()
+
+    def block(self) -> dict[str, float]:
+        """Seconds per phase (see the module docstring) and the ``total``."""
+        t = runinfo.times()
+        t["solve"] = _ksp_time() - self.ksp0
+        total = time.perf_counter() - self.t0
+        out = {k: round(t.get(k, 0.0), 4) for k in KEYS[:-1]}
+        out["other"] = round(max(0.0, total - sum(out.values())), 4)
+        out["total"] = round(total, 4)
+        return out
