@@ -203,6 +203,12 @@ def test_uniform_slab_exact_field_and_conductivity(comm, shared_tmp, cell_type):
     exact.interpolate(lambda x: 0.7 * (1 - x[1] / (10 * H_PIX)))
     assert np.allclose(phi.x.array, exact.x.array, rtol=0, atol=1e-12)
     assert math.isnan(s["field_enhancement_void"])  # no void
+    # Coarsening merges pixels, not the geometry: the same slab, a quarter of the cells.
+    coarse = run(comm, shared_tmp, np.ones((10, 14), np.uint8), physics="potential",
+                 voltage=0.7, cell_type=cell_type, coarsen=2)  # fmt: skip
+    assert coarse.scalars["field_nominal"] == pytest.approx(s["field_nominal"], rel=1e-12)
+    assert coarse.scalars["kappa_eff"] == pytest.approx(KAPPA_E, rel=1e-10)
+    assert coarse.mesh["cells"] * 4 == res.mesh["cells"]
 
 
 def test_layers_series_and_parallel_exact(comm, shared_tmp):
