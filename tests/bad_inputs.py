@@ -130,7 +130,6 @@ CASES: list[Case] = [
         "inclusion_mechanics",
         "mesh_file",
         "mesh_file={DATA}/truncated.msh",
-        mpi=True,
     ),
     _c(
         "msh_no_groups",
@@ -146,7 +145,6 @@ CASES: list[Case] = [
         "mesh_file",
         *CH_COARSE,
         "mesh_file={DATA}/box3d.msh",
-        mpi=True,
     ),
     _c("msh_directory", "mesh_file", "cahn_hilliard", "mesh_file", *CH_COARSE, "mesh_file={DATA}"),
     _c(
@@ -180,7 +178,6 @@ CASES: list[Case] = [
         "mesh_size",
         "mesh_size=1e-9",
         "mesh_size_inclusion=1e-9",
-        mpi=True,
     ),
     _c(
         "size_im_incl",
@@ -273,7 +270,7 @@ CASES: list[Case] = [
         channel="script",
     ),
     _c("value_no_equals", "value", "inclusion_mechanics", "--set", "pressure"),
-    _c("value_unknown", "value", "inclusion_mechanics", "bogus", "bogus=1", mpi=True),
+    _c("value_unknown", "value", "inclusion_mechanics", "bogus", "bogus=1"),
     _c("value_nu", "value", "inclusion_mechanics", "nu_220", "nu_220=0.7", channel="script"),
     _c(
         "value_expr_in_number",
@@ -342,7 +339,7 @@ CASES: list[Case] = [
         "files",
         "raw",
         "inclusion_mechanics",
-        "--config",
+        "config file",
         raw=("run", "inclusion_mechanics", "--config", "{DATA}"),
     ),
     Case(
