@@ -53,6 +53,9 @@ REPEAT = 0.1
 GRACE = 1.0
 """Seconds the watchdog gives the main thread to react to a signal before ending the process."""
 
+OTHER_RANKS_WAIT = 4.0
+"""Seconds a rank other than 0 waits for rank 0 to end the job before it ends it itself."""
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _pending: int | None = None
@@ -150,12 +153,13 @@ def _abandon(signum: int) -> None:
     for cleanup in list(_cleanups):
         with contextlib.suppress(Exception):
             cleanup()
-    if _rank() == 0:
-        name = signal.Signals(signum).name
-        with contextlib.suppress(Exception):
-            print(f"femcm: error: interrupted ({name})", file=sys.stderr, flush=True)
-    else:
-        time.sleep(0.5)  # let rank 0 print: mpirun stops every rank when the first one ends
+    if _rank() != 0:
+        # Let rank 0 end the job and print (mpirun stops every rank when the first one ends);
+        # if it is stuck too, say it from here.
+        time.sleep(OTHER_RANKS_WAIT)
+    name = signal.Signals(signum).name
+    with contextlib.suppress(Exception):
+        print(f"femcm: error: interrupted ({name})", file=sys.stderr, flush=True)
     os._exit(128 + signum)
 
 
