@@ -118,3 +118,21 @@ def test_vtx_without_output_or_duplicate_names(comm, shared_tmp):
         VTXSeries(out, [a, b])
     out.abort()
     assert not (shared_tmp / "dup").exists() or not any((shared_tmp / "dup").iterdir())
+
+
+def test_run_writes_p2_displacement(comm, shared_tmp):
+    import json
+
+    import femcm
+
+    out = shared_tmp / "im"
+    res = femcm.run(
+        "inclusion_mechanics", out=out, comm=comm, mesh_size=6e-5, mesh_size_inclusion=1.5e-5
+    )
+    u = res.fields["u"]
+    assert u.function_space.ufl_element().embedded_superdegree == 2
+    comm.barrier()
+    _check_bp(out / "u.bp", u, [_padded(u)])
+    files = json.loads((out / "result.json").read_text())["files"]
+    assert {"u.bp", "fields.xdmf", "fields.h5"} <= set(files)
+    assert "phase.bp" not in files  # DG0: exact in XDMF
