@@ -50,6 +50,8 @@ from femcm.meshes._gmsh import session, to_dolfinx, write_msh
 
 __all__ = [
     "BLOCK",
+    "check_block",
+    "check_crack",
     "closed_surface",
     "crack_geometry",
     "flat",
@@ -324,7 +326,8 @@ def _collective(comm: MPI.Comm, build: Callable[[], None]) -> gmshio.MeshData:
         return to_dolfinx(comm, gdim=3, unit=UM)
 
 
-def _check_block(block: Sequence[float], centre: Sequence[float], depth: float) -> None:
+def check_block(block: Sequence[float], centre: Sequence[float], depth: float) -> None:
+    """Three positive block sizes, the feature centre on the interface, 0 < depth < L_z."""
     if len(block) != 3 or not all(b > 0 for b in block):
         raise InputError(f"parameter block = {tuple(block)!r} must be three positive sizes (m)")
     if len(centre) != 2 or not (0 <= centre[0] <= block[0] and 0 <= centre[1] <= block[1]):
@@ -344,7 +347,7 @@ def _um(values: Sequence[float]) -> list[float]:
 
 def flat(comm: MPI.Comm, h: float, block: Sequence[float] = BLOCK) -> gmshio.MeshData:
     """The block without a Li feature: a flat Li interface (no ``li_surface`` group)."""
-    _check_block(block, (0.0, 0.0), 0.5 * block[2])
+    check_block(block, (0.0, 0.0), 0.5 * block[2])
     return _collective(comm, lambda: _finish(_um(block), None, h / UM, h / UM, 1.0))
 
 
@@ -360,7 +363,7 @@ def hemi_ellipsoid(
 ) -> gmshio.MeshData:
     """Block with a hemi-ellipsoidal protrusion (semi-axes radius, radius, depth; metres)."""
     centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
-    _check_block(block, centre, depth)
+    check_block(block, centre, depth)
     if not radius > 0:
         raise InputError(f"parameter radius = {radius:g} is out of range: must be > 0")
     r, d, (cx, cy) = radius / UM, depth / UM, _um(centre)
@@ -387,7 +390,7 @@ def inclined_crack(
 ) -> gmshio.MeshData:
     """Block with an inclined Li-filled crack (metres; ``inclination`` in radians)."""
     centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
-    _check_block(block, centre, depth)
+    check_block(block, centre, depth)
     check_crack(radius, opening, inclination, depth)
     geo = (_um(centre), radius / UM, opening / UM, inclination, depth / UM)
 
@@ -411,7 +414,7 @@ def closed_surface(
     """Block minus the region enclosed by a closed surface file (file lengths in ``unit`` m)."""
     if not Path(path).is_file():
         raise InputError(f"parameter surface_file = {str(path)!r}: no such file")
-    _check_block(block, (0.0, 0.0), 0.5 * block[2])
+    check_block(block, (0.0, 0.0), 0.5 * block[2])
     pts, tri = read_surface(path, unit)
 
     def build() -> None:

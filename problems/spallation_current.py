@@ -129,6 +129,15 @@ class Parameters(ParameterSet):
         """Geometry inside the block, a readable surface file for ``shape = file``."""
         if len(self.centre) not in (0, 2):
             raise InputError(f"parameter centre = {self.centre!r} must be () or (x, y) in metres")
+        depth = self.radius if self.shape == "hemisphere" else self.depth
+        sb.check_block(self.block, self.feature_centre, min(depth, self.block[2] / 2))
+        if self.shape in ("ellipsoid", "crack"):
+            sb.check_block(self.block, self.feature_centre, depth)
+        if self.shape == "hemisphere" and self.radius >= self.block[2]:
+            raise InputError(
+                f"parameter radius = {self.radius:g} is out of range: must be < block z size "
+                f"{self.block[2]:g} (m)"
+            )
         if self.shape == "file":
             if not self.surface_file or not Path(self.surface_file).is_file():
                 raise InputError(
