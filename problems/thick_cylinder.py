@@ -155,7 +155,8 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [
-            field(sol.u, msh, "Lagrange", 1, "u"),
+            # XDMF needs Lagrange fields of the (quadratic) geometry's degree
+            field(sol.u, msh, "Lagrange", msh.geometry.cmap.degree, "u"),
             *(field(fields[f], msh, "DG", 0, f) for f in ("sigma_h", "von_mises")),
         ],
     )

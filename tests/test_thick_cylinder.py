@@ -43,3 +43,12 @@ def test_bad_input(comm):
         femcm.run("thick_cylinder", comm=comm, outer_radius=0.5e-3)
     with pytest.raises(ValueError, match="mesh_size"):
         femcm.run("thick_cylinder", comm=comm, mesh_size=1e-3)
+
+
+def test_output_on_curved_mesh_reads_back(comm, shared_tmp):
+    out = shared_tmp / "tc"
+    res = femcm.run("thick_cylinder", out=out, comm=comm, mesh_size=2e-4)
+    comm.barrier()
+    loaded = femcm.load(out)
+    assert loaded.scalars["hoop_stress_inner"] == pytest.approx(res.scalars["hoop_stress_inner"])
+    assert {"u", "sigma_h", "von_mises"} <= set(loaded.fields)
