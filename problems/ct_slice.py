@@ -329,13 +329,20 @@ def solve_mechanics(
         vm_far = p.pressure * math.sqrt(1 - nu + nu * nu)
     else:
         x_pin = _first_bottom_vertex(pm)
+        sides = [
+            side
+            for side in ("left", "right")
+            if comm.allreduce(len(ft.find(FACET_TAGS[side])), op=MPI.SUM)
+        ]
+        if not sides:
+            raise InputError(
+                "parameter lateral = 'rollers' needs solid pixels in the first or last image "
+                "column; crop the image or use lateral = 'free'"
+            )
 
         def bcs(V: fem.FunctionSpace) -> list[fem.DirichletBC]:
-            out = [*pin_point(V, (x_pin, 0.0), comps=(1,))]
-            for side in ("left", "right"):
-                if comm.allreduce(len(ft.find(FACET_TAGS[side])), op=MPI.SUM):
-                    out.append(fix_component(V, ft, FACET_TAGS[side], 0))
-            return out
+            rollers = [fix_component(V, ft, FACET_TAGS[side], 0) for side in sides]
+            return [*pin_point(V, (x_pin, 0.0), comps=(1,)), *rollers]
 
         nu = p.nu_electrolyte
         vm_far = p.pressure * (1 - 2 * nu) / (1 - nu)

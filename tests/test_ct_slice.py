@@ -13,6 +13,7 @@ References:
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -131,6 +132,8 @@ def test_read_formats_label_map_crop_coarsen(shared_tmp):
         (np.ones((4, 4, 3), np.uint8) * [1, 2, 0], {}, "colour image"),
         (np.array([[1, 1], [0, 0], [1, 1]], np.uint8), {}, "no solid path"),
         (np.ones((4, 4), np.uint8), {"crop": (0, 0, 9, 2)}, "outside the image"),
+        (np.pad(np.ones((4, 4), np.uint8), ((0, 0), (1, 1))), {}, "first or last image column"),
+        (np.pad(np.ones((4, 4), np.uint8), ((0, 0), (1, 1))), {"lateral": "free"}, "fully solid"),
     ],
 )
 def test_bad_images_one_line_error(comm, shared_tmp, content, params, message):
@@ -415,3 +418,22 @@ def test_synthetic_pellet_reports_iterative_and_rank_independent(comm):
         assert serial[key] == pytest.approx(s[key], rel=1e-8)
     for key in ("von_mises_max_x", "von_mises_max_y", "field_enhancement_void_x"):
         assert serial[key] == s[key]
+
+
+@pytest.mark.serial
+def test_script_two_ranks_with_plot(tmp_path):
+    """problems/ct_slice.py under mpirun -n 2 (with --plot) reports the serial figures."""
+    from conftest import REPO
+
+    script = str(REPO / "problems" / "ct_slice.py")
+    sets = {"synthetic_width": 60, "synthetic_height": 48, "synthetic_electrode_rows": 4,
+            "synthetic_cracks": 2, "synthetic_filling": (0.0, 0.5)}  # fmt: skip
+    args = [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+    run = run_cli([script, *args, "--out", str(tmp_path / "n2"), "--plot"], ranks=2)
+    assert run.returncode == 0, run.stderr
+    s2 = json.loads((tmp_path / "n2" / "result.json").read_text())["scalars"]
+    s1 = femcm.run("ct_slice", comm=MPI.COMM_SELF, **sets).scalars
+    for key in ("kappa_eff", "von_mises_max", "field_enhancement_void", "crack_0_filling"):
+        assert s2[key] == pytest.approx(s1[key], rel=1e-8), key
+    for name in ("von_mises", "phi", "field_strength", "current_density"):
+        assert (tmp_path / "n2" / f"{name}.png").stat().st_size > 10_000
