@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Self
 
 import numpy as np
 
-from femcm.base.errors import InputError, check_range, range_text
+from femcm.base.errors import BOUNDS, InputError, check_bounds, check_range, range_text
 
 __all__ = ["ParameterInfo", "ParameterSet", "param"]
 
@@ -37,12 +37,9 @@ def param(
     unit: str,
     doc: str,
     *,
-    gt: float | None = None,
-    ge: float | None = None,
-    lt: float | None = None,
-    le: float | None = None,
     choices: tuple[str, ...] | None = None,
     renamed: dict[str, str] | None = None,
+    **bounds: float,
 ) -> Any:
     """Declare a parameter field with its unit, meaning and allowed range.
 
@@ -50,14 +47,11 @@ def param(
         default: default value, SI units.
         unit: SI unit (``"1"`` for dimensionless, ``""`` for non-numeric).
         doc: one-line meaning, with its source ([D], [C], ... or *assumed*).
-        gt: exclusive lower bound.
-        ge: inclusive lower bound.
-        lt: exclusive upper bound.
-        le: inclusive upper bound.
         choices: allowed values of a string parameter.
         renamed: former values of a string parameter -> their replacement (refused, naming it).
+        **bounds: ``gt``, ``ge``, ``lt``, ``le``: exclusive or inclusive lower and upper bounds.
     """
-    meta = {"unit": unit, "doc": doc, "gt": gt, "ge": ge, "lt": lt, "le": le, "choices": choices}
+    meta = {"unit": unit, "doc": doc, **check_bounds(bounds), "choices": choices}
     meta["renamed"] = renamed or {}
     return dataclasses.field(default=default, metadata=meta)
 
@@ -146,10 +140,9 @@ class ParameterSet:
                 raise InputError(
                     f"parameter {f.name} = {value!r} is not allowed: must be {range_text(meta)}"
                 )
-            if any(meta.get(k) is not None for k in ("gt", "ge", "lt", "le")):
-                check_range(
-                    f.name, value, gt=meta["gt"], ge=meta["ge"], lt=meta["lt"], le=meta["le"]
-                )
+            bounds = {k: meta[k] for k in BOUNDS if meta.get(k) is not None}
+            if bounds:
+                check_range(f.name, value, **bounds)
         self.validate()
 
     def validate(self) -> None:

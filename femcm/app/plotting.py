@@ -20,6 +20,7 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "c": ("1", 1.0),
     "mu": ("kJ/mol", 1e-3),
     "W": ("1/nm", 1e-9),
+    "field_strength": ("V/m", 1.0),
 }
 """Display unit and factor from SI for the colour bar of each api.md field name."""
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["InputError", "SolveError", "check_range", "range_text"]
+__all__ = ["BOUNDS", "InputError", "SolveError", "check_bounds", "check_range", "range_text"]
 
 
 class InputError(ValueError):
@@ -32,19 +32,28 @@ def range_text(meta: Mapping[str, Any]) -> str:
     return " and ".join(s for s in (lo, hi) if s) or "any"
 
 
-def check_range(
-    name: str,
-    value: float,
-    *,
-    gt: float | None = None,
-    ge: float | None = None,
-    lt: float | None = None,
-    le: float | None = None,
-) -> None:
-    """Raise a one-line :class:`InputError` if ``value`` is not finite or outside the bounds."""
+BOUNDS = ("gt", "ge", "lt", "le")
+"""Names of the bounds: exclusive/inclusive lower, exclusive/inclusive upper."""
+
+
+def check_bounds(bounds: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Every bound name, None where not given; a ``TypeError`` for an unknown name."""
+    unknown = set(bounds) - set(BOUNDS)
+    if unknown:
+        raise TypeError(f"unknown bound {sorted(unknown)[0]!r}: use {', '.join(BOUNDS)}")
+    return {k: bounds.get(k) for k in BOUNDS}
+
+
+def check_range(name: str, value: float, **bounds: float | None) -> None:
+    """Raise a one-line :class:`InputError` if ``value`` is not finite or outside ``bounds``.
+
+    ``bounds``: any of ``gt``, ``ge``, ``lt``, ``le`` (exclusive or inclusive lower/upper).
+    """
+    b = check_bounds(bounds)
+    gt, ge, lt, le = b["gt"], b["ge"], b["lt"], b["le"]
     ok = isinstance(value, int | float) and math.isfinite(value)
     ok = ok and (gt is None or value > gt) and (ge is None or value >= ge)
     ok = ok and (lt is None or value < lt) and (le is None or value <= le)
     if not ok:
-        rng = range_text({"gt": gt, "ge": ge, "lt": lt, "le": le})
+        rng = range_text(b)
         raise InputError(f"parameter {name} = {value!r} is out of range: must be {rng}")
