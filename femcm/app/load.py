@@ -50,7 +50,8 @@ class Loaded:
         files: output files besides result.json.
         times: output times of ``fields.xdmf`` (s; ``[0.0]`` for a steady problem).
         fields: field name -> values at the last output time (vertex or cell values,
-            vectors/tensors as rows of 3 or 9 components).
+            vectors/tensors as rows of 3 or 9 components); fields of another ``X.xdmf`` as
+            ``"X/name"``.
         grid: the mesh with those fields (``pyvista.UnstructuredGrid``, metres), or None.
         tables: CSV name (without ``.csv``) -> column name -> values.
     """
@@ -146,6 +147,10 @@ def load(out: str | os.PathLike) -> Loaded:
     grid = None
     if (out / "fields.xdmf").is_file():
         times, fields, grid = read_fields(out / "fields.xdmf")
+    for other in sorted(out.glob("*.xdmf")):  # e.g. kmc.xdmf: fields as "kmc/NAME"
+        if other.name != "fields.xdmf":
+            _, more, _ = read_fields(other)
+            fields |= {f"{other.stem}/{k}": v for k, v in more.items()}
     tables = {p.stem: read_table(p) for p in sorted(out.glob("*.csv"))}
     return Loaded(
         out=out,
