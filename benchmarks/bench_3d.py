@@ -23,14 +23,14 @@ MPIRUN = Path(sys.executable).with_name("mpirun")
 CASES: dict[str, tuple[str, dict]] = {
     "crack default": ("spallation_current", {}),
     "crack fine": ("spallation_current", {"mesh_size": 1.2e-6, "mesh_size_tip": 0.12e-6}),
-    "crack 1e6": ("spallation_current", {"mesh_size": 0.75e-6, "mesh_size_tip": 0.1e-6}),
+    "crack 1e6": ("spallation_current", {"mesh_size": 0.62e-6, "mesh_size_tip": 0.1e-6}),
     "crack default direct": ("spallation_current", {"linear_solver": "direct"}),
     "pore default": ("pore_pressure", {}),
     "pore fine": ("pore_pressure", {"mesh_size": 0.5e-6, "mesh_size_wall": 0.01e-6}),
-    "pore 1e6": ("pore_pressure", {"mesh_size": 0.07e-6, "mesh_size_wall": 0.01e-6}),
+    "pore 1e6": ("pore_pressure", {"mesh_size": 0.06e-6, "mesh_size_wall": 0.01e-6}),
     "pore 1e6 iterative": (
         "pore_pressure",
-        {"mesh_size": 0.07e-6, "mesh_size_wall": 0.01e-6, "linear_solver": "iterative"},
+        {"mesh_size": 0.06e-6, "mesh_size_wall": 0.01e-6, "linear_solver": "iterative"},
     ),
 }
 QUICK = ("crack default", "crack default direct", "pore default", "pore fine")
