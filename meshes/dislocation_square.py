@@ -167,6 +167,9 @@ def _build(
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
+    # one thread: the mesh must not depend on how many threads rank 0 gets (serial vs mpirun)
+    gmsh.option.setNumber("General.NumThreads", 1)
+    gmsh.option.setNumber("Mesh.MaxNumThreads2D", 1)
     gmsh.model.mesh.generate(2)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from dolfinx import fem, geometry
+from dolfinx import fem, geometry, mesh
 
 from mpi4py import MPI
 
@@ -32,11 +32,25 @@ def probe(f: fem.Function | fem.Expression, points: np.ndarray) -> np.ndarray:
     vs = f.function_space.value_size
     found = np.zeros(len(pts), dtype=np.int32)
     cells = np.full(len(pts), -1, dtype=np.int32)
+    # DOLFINx's collision test (GJK) works to an absolute tolerance (about 1e-9 m), so on a
+    # nanometre mesh every nearby candidate "collides": take the candidate in which the point
+    # lies deepest, by its reference coordinates (pull-back through the coordinate element).
+    cmap = msh.geometry.cmap
+    simplex = msh.topology.cell_type in (mesh.CellType.triangle, mesh.CellType.tetrahedron)
+    xg, dofmap, gdim = msh.geometry.x, msh.geometry.dofmaps[0], msh.geometry.dim
     for i in range(len(pts)):
         links = colliding.links(i)
-        if len(links) > 0:
+        if len(links) == 0:
+            continue
+        best, depth = links[0], -np.inf
+        for cell in links:
+            X = cmap.pull_back(pts[i : i + 1, :gdim], xg[dofmap[cell], :gdim])[0]
+            d = min(X.min(), 1 - X.sum()) if simplex else min(X.min(), (1 - X).min())
+            if d > depth:
+                best, depth = cell, d
+        if depth > -1e-8:  # inside, to rounding in reference coordinates
             found[i] = 1
-            cells[i] = links[0]
+            cells[i] = best
     # Lowest rank that found each point owns it.
     rank_or_big = np.where(found == 1, comm.rank, comm.size).astype(np.int32)
     owner = np.empty_like(rank_or_big)
