@@ -77,14 +77,14 @@ def say(*a) -> None:
         print(*a, flush=True)
 
 
-def transient(names, rtol: float) -> None:
+def transient(names, rtol: float, atol: float) -> None:
     """Default tolerance vs 16× and 32× tighter."""
     for name in names:
         case = CASES[name]
         times = tuple(np.geomspace(1e-3 * case["t_end"], case["t_end"], 31))
         F = {}
         for k in (1, 16, 32):
-            s, series = run(**case, rtol=rtol / k, atol=rtol / k, output_times=times)
+            s, series = run(**case, rtol=rtol / k, atol=atol / k, output_times=times)
             F[k] = at(series, times)
             say(
                 f"{name:>11} rtol {rtol / k:8.2e}: {s['steps']:4.0f} steps, "
@@ -104,7 +104,7 @@ def transient(names, rtol: float) -> None:
             )
 
 
-def coarsening(rtol: float) -> None:
+def coarsening(rtol: float, atol: float) -> None:
     """Steps over 7 decades: default vs femcm 0.1's controller vs fixed BDF2 steps."""
     base = {
         "width": 2 * L,
@@ -116,7 +116,7 @@ def coarsening(rtol: float) -> None:
         "dt_min": 1e-8,
     }
     marks = tuple(2.0 * k for k in range(1, 11))
-    s_new, F_new = run(**base, t_end=1e4, rtol=rtol, atol=rtol, output_times=marks)
+    s_new, F_new = run(**base, t_end=1e4, rtol=rtol, atol=atol, output_times=marks)
     s_old, _ = run(
         **base, t_end=1e4, rtol=0.0, atol=0.0, time_order=1, target_change=0.01, output_times=marks
     )
@@ -159,15 +159,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="*", default=["default", "transient", "coarsening"])
     parser.add_argument("--cases", nargs="+", default=list(CASES))
-    default_rtol = femcm.parameters("cahn_hilliard")["rtol"].default
-    parser.add_argument("--rtol", type=float, default=default_rtol)
+    info = femcm.parameters("cahn_hilliard")
+    parser.add_argument("--rtol", type=float, default=info["rtol"].default)
+    parser.add_argument("--atol", type=float, default=info["atol"].default)
     args = parser.parse_args(argv)
     if "default" in args.what:
         default()
     if "transient" in args.what:
-        transient(args.cases, args.rtol)
+        transient(args.cases, args.rtol, args.atol)
     if "coarsening" in args.what:
-        coarsening(args.rtol)
+        coarsening(args.rtol, args.atol)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def test_error_estimate_matches_true_local_error(comm):
         h = 0.01
         ts = [0.3 - 2.5 * h, 0.3 - 1.3 * h, 0.3]  # uneven history
         ts[-2] = ts[-1] - h / ratio
-        ctl = StepControl(1e-3, 1e-9, rtol=1.0e-8, atol=0.0, order=order)
+        ctl = StepControl(1e-3, 1e-9, rtol=0.0, atol=1e-8, order=order)
         hist = History(ode, ts[0], order, ctl.rtol, ctl.atol)
         hist.cs[0] = np.array([ode.g(ts[0])])
         for t in ts[1:]:
@@ -128,7 +128,7 @@ def test_error_estimate_matches_true_local_error(comm):
         ode.set_scheme(scheme)
         ode.solve_step(ts[-1] + h, h)
         true = ode.y - ode.g(ts[-1] + h)
-        est = hist.error(scheme, ts[-1] + h, ode.monitored()) * 1e-8 * abs(ode.y)
+        est = hist.error(scheme, ts[-1] + h, ode.monitored()) * 1e-8
         print(f"BDF{order} ratio {ratio}: estimated {est:.3e}, true |error| {abs(true):.3e}")
         assert abs(est / abs(true) - 1) < 0.05
 
@@ -174,7 +174,7 @@ def test_mms_fixed_step_order_and_tolerance(comm):
     model, t0 = _mms_model(comm)
     t_end = t0  # one period of the forcing
     w = model.monitored_weights() / L**2
-    march(model, StepControl.fixed(t_end / 320, order=2), t_end)
+    march(model, StepControl.fixed(t_end / 160, order=2), t_end)
     ref = _c(model)
     errs = []
     for n in (10, 20, 40):
@@ -182,7 +182,7 @@ def test_mms_fixed_step_order_and_tolerance(comm):
         march(model, StepControl.fixed(t_end / n, order=2), t_end)
         errs.append(_l2(comm, _c(model), ref, w))
     slope = -np.polyfit(np.log([10, 20, 40]), np.log(errs), 1)[0]
-    tols, errs_tol, steps = [1e-4, 1e-5, 1e-6], [], []
+    tols, errs_tol, steps = [3e-4, 3e-5, 3e-6], [], []
     for tol in tols:
         model, _ = _mms_model(comm)
         rep = march(model, StepControl(1e-2 * t0, 1e-9 * t0, rtol=tol, atol=tol), t_end)
@@ -213,10 +213,10 @@ def _control(p, k: float = 1.0) -> StepControl:
 
 
 def test_spinodal_transient_within_one_percent(comm):
-    """Default tolerance vs 16× tighter: F within 1 % of the F range at 12 times; mass to
-    1e-10; F non-increasing."""
-    p = _small(t_end=10.0)
-    marks = tuple(np.geomspace(0.05, 10.0, 12))
+    """Default tolerance vs 16× tighter over the spinodal decomposition (the fast drop of F):
+    F within 1 % of the F range at 12 times; mass to 1e-10; F non-increasing."""
+    p = _small(t_end=20.0, width=L / 2, height=L / 2)
+    marks = tuple(np.geomspace(0.05, 20.0, 12))
     F = {}
     for k in (1, 16):
         model = _ch_model(p, comm)
@@ -255,7 +255,7 @@ class _FailAt:
 
 
 def test_newton_failure_in_bdf2_is_cut_back_and_dt_min(comm):
-    p = _small(t_end=2.0)
+    p = _small(t_end=0.2)
     ref = _ch_model(p, comm)
     rep_ref = march(ref, _control(p), p.t_end)
     model = _ch_model(p, comm)

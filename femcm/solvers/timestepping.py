@@ -6,8 +6,8 @@ given size from its last accepted state(s), judges it, and accepts it or rolls b
 **Error control** (default: ``rtol`` or ``atol`` > 0 and a :class:`MultistepEvolution`):
 variable-step BDF2 started by one backward-Euler step (:mod:`femcm.solvers.bdf`); the local
 error of the monitored unknown (c; μ and u are algebraic in time and excluded) is estimated by
-Milne's device from an extrapolation predictor of the same order, as an RMS ratio ``r`` to the
-tolerance ``atol + rtol|c|``. r > 1 rejects the step; the next Δt follows the PI controller
+Milne's device from an extrapolation predictor of the same order, as the ratio ``r`` of its
+RMS to ``atol + rtol·RMS(c − mean c)`` (relative to the pattern's amplitude). r > 1 rejects the step; the next Δt follows the PI controller
 :math:`\Delta t\, 0.9\, r_n^{-0.7/3} r_{n-1}^{0.4/3}` (elementary after a start or a
 rejection, no growth right after a rejection), within [0.2, ``max_ratio``] × Δt; ``max_ratio``
 = 2 keeps BDF2 zero- and energy-stable (< 4.864 for Cahn–Hilliard). The extrapolated state is
@@ -90,10 +90,11 @@ class StepControl:
     """Stop when max |Δc|/Δt < steady_tol (1/s); 0 never stops early."""
     max_steps: int = 1_000_000
     """Give up after this many accepted steps."""
-    rtol: float = 1e-3
-    """Error control: relative tolerance of the local error of c (0 with atol = 0: off)."""
-    atol: float = 1e-3
-    """Error control: absolute tolerance of the local error of c."""
+    rtol: float = 3e-3
+    """Error control: tolerance of the RMS local error of c relative to the RMS deviation of c
+    from its mean (0 with atol = 0: iteration control)."""
+    atol: float = 1e-4
+    """Error control: absolute tolerance of the RMS local error of c."""
     order: int = 2
     """2 (variable-step BDF2, default) or 1 (backward Euler) for a multistep evolution."""
     max_ratio: float = 2.0
