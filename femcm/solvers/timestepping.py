@@ -7,11 +7,12 @@ given size from its last accepted state(s), judges it, and accepts it or rolls b
 variable-step BDF2 started by one backward-Euler step (:mod:`femcm.solvers.bdf`); the local
 error of the monitored unknown (c; μ and u are algebraic in time and excluded) is estimated by
 Milne's device from an extrapolation predictor of the same order, as the ratio ``r`` of its
-RMS to ``atol + rtol·RMS(c − mean c)`` (relative to the pattern's amplitude). r > 1 rejects the step; the next Δt follows the PI controller
-:math:`\Delta t\, 0.9\, r_n^{-0.7/3} r_{n-1}^{0.4/3}` (elementary after a start or a
-rejection, no growth right after a rejection), within [0.2, ``max_ratio``] × Δt; ``max_ratio``
-= 2 keeps BDF2 zero- and energy-stable (< 4.864 for Cahn–Hilliard). The extrapolated state is
-also Newton's starting point.
+RMS to ``atol + rtol·RMS(c − mean c)`` (relative to the pattern's amplitude). r > 1 rejects
+the step; the next Δt follows the PI controller :math:`\Delta t\, 0.9\, r_n^{-0.7/3}
+r_{n-1}^{0.4/3}` (elementary after a start or a rejection, no growth right after a
+rejection), within [0.2, ``max_ratio``] × Δt; ``max_ratio`` = 2 keeps BDF2 zero- and
+energy-stable (< 4.864 for Cahn–Hilliard). The extrapolated state is also Newton's starting
+point.
 
 Why in-house and not PETSc ``TS``: measured on the default ``cahn_hilliard`` (rtol = atol =
 1e-3 on c, μ excluded through TS's vector tolerances, 41 output times), TSBDF(2) with TSAdapt
