@@ -116,7 +116,7 @@ SEGREGATION = {
     "mesh_grading": 0.3,
     "mesh_size_cut": 0.6e-9,
     "mesh_size_core": 0.3e-9,
-    "t_end": 2e-3,
+    "t_end": 3e-4,
 }
 
 
