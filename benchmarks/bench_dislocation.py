@@ -32,10 +32,19 @@ MPIRUN = Path(sys.executable).with_name("mpirun")
 B = 1.298e-9
 
 
+KEEP: Path | None = None
+"""Where to keep each run's output folder (with PNGs); None: temporary folders."""
+
+
 def run(problem: str, settings: dict, ranks: int = 1) -> tuple[dict, np.ndarray | None, float]:
     """One run: (result.json, free_energy.csv rows or None, wall time of the process)."""
     with tempfile.TemporaryDirectory() as tmp:
+        if KEEP is not None:
+            tag = "_".join(f"{k}-{v}" for k, v in settings.items()) or "defaults"
+            tmp = str(KEEP / f"{problem}_{tag}")
         cmd = [sys.executable, "-m", "femcm", "run", problem, "--out", tmp]
+        if KEEP is not None:
+            cmd.append("--plot")
         for k, v in settings.items():
             cmd += ["--set", f"{k}={v}"]
         if ranks > 1:
@@ -134,9 +143,7 @@ def table_stepping(ranks: int, max_runs: int) -> None:
     n = 8
     for _ in range(max_runs):
         dt = t_eq / n
-        res, rows, wall = run(
-            "edge_dislocation", {"dt_initial": dt, "dt_max": dt, "t_end": t_eq}, ranks
-        )
+        res, rows, wall = run("edge_dislocation", {"dt_fixed": dt, "t_end": t_eq}, ranks)
         dev = deviation(ref, rows)
         print(f"{dt:>10.3g} {res['solver']['time_steps']:>6} {100 * dev:>7.2f}% {wall:>7.1f}")
         if dev <= 0.01:
@@ -156,7 +163,10 @@ def main(argv=None) -> None:
     parser.add_argument("--ranks", type=int, default=1)
     parser.add_argument("--tables", nargs="+", default=["cai", "defaults", "stepping"])
     parser.add_argument("--max-runs", type=int, default=5, help="fixed-Δt runs at most")
+    parser.add_argument("--keep", type=Path, default=None, help="keep outputs (and PNGs) here")
     args = parser.parse_args(argv)
+    global KEEP
+    KEEP = args.keep
     for name in args.tables:
         {"cai": table_cai, "defaults": table_defaults}.get(
             name, lambda r: table_stepping(r, args.max_runs)

@@ -142,7 +142,8 @@ class Parameters(ParameterSet):
     t_end: float = param(0.1, "s", "end time (≈ 20 L²/D0)", gt=0)
     dt_initial: float = param(1e-8, "s", "first time step", gt=0)
     dt_min: float = param(1e-14, "s", "smallest time step before giving up", gt=0)
-    dt_max: float = param(0.0, "s", "largest time step (0: no limit; = dt_initial: fixed)", ge=0)
+    dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
+    dt_fixed: float = param(0.0, "s", "fixed time step, BDF2 (0: adaptive, error-controlled)", ge=0)
     equilibrium_tol: float = param(
         1e-4, "1", "equilibrium when max|∂c/∂t| L²/D0 falls below this", gt=0
     )
@@ -428,12 +429,16 @@ def _march(p: Parameters, model: ChemoMechanics, output: Output) -> dict[str, fl
         rows.append([t, e["total"], e["chemical"], e["elastic"], e["c_integral"]])
 
     record(0.0)
-    control = StepControl(
-        dt_initial=p.dt_initial,
-        dt_min=p.dt_min,
-        dt_max=p.dt_max or math.inf,
-        steady_tol=p.equilibrium_tol * p.D0 / p.domain_size**2,
-    )
+    steady = p.equilibrium_tol * p.D0 / p.domain_size**2
+    if p.dt_fixed > 0:
+        control = StepControl.fixed(p.dt_fixed, order=2, steady_tol=steady)
+    else:
+        control = StepControl(
+            dt_initial=p.dt_initial,
+            dt_min=p.dt_min,
+            dt_max=p.dt_max or math.inf,
+            steady_tol=steady,
+        )
     rep = march(model, control, p.t_end, on_step=lambda t, dt, its: record(t))
     output.write_csv(
         "free_energy.csv", ["time", "total", "chemical", "elastic", "c_integral"], rows
