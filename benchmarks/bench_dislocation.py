@@ -124,8 +124,9 @@ def deviation(ref: np.ndarray, rows: np.ndarray) -> float:
     """Max |F(t) − F_ref(t)| / (F_ref(0) − F_ref(end)) over the run's output times."""
     span = abs(ref[0, 1] - ref[-1, 1])
     t = rows[:, 0]
-    inside = t <= ref[-1, 0]
-    f_ref = np.interp(t[inside], ref[:, 0], ref[:, 1])
+    inside = (t > 0) & (t <= ref[-1, 0])
+    # F is smooth in log t (the steps grow geometrically): interpolate the reference there
+    f_ref = np.interp(np.log(t[inside]), np.log(ref[1:, 0]), ref[1:, 1])
     return float(np.abs(rows[inside, 1] - f_ref).max() / span)
 
 
