@@ -24,9 +24,13 @@ depend on c and the coupling is one-way: the elastic field is solved first and
 :math:`-\Omega\sigma_h` (nodal) enters μ (verification.md §2: then c and σ_h obey the
 regular-solution relation pointwise at equilibrium). ``outer_traction = "cai"`` loads the
 boundary with :math:`\sigma_\mathrm{Cai}\cdot n` of all dislocations: the finite square then
-carries exactly the infinite-body field, and the cut runs on beyond the boundary as in the
-infinite body; with ``"free"`` (default) the cut ends at the surface (W clipped there) and
-three displacement components at two corners remove the rigid modes.
+carries exactly the infinite-body field; with ``"free"`` (default) the outer boundary is
+traction-free and three displacement components at two corners remove the rigid modes. In
+both cases W is that of the whole half-line cut, which runs on beyond the boundary, so the
+slip across the cut is b right up to the surface (``clip_cuts = true`` integrates over the
+cut inside the domain only, as physics.md §1a words it; that leaves the spread cut carrying
+b/2 where it meets the surface, a spurious half dislocation: σ_h of 1.1 GPa there against
+0.2 GPa).
 
 Discretisation: P2 displacement (P1 with DG0 W needs far finer meshes at the core), W the
 cell-wise L² projection onto DG1 (``w_degree = 1``, the space of the P2 strain; ``0`` is
