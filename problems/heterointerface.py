@@ -17,10 +17,11 @@ per phase p: moduli :math:`\mathbb C_p` and :math:`c_{\mathrm{ref},p}` = the ini
 phase (stress-free start). With ``misfit_dislocations``, :math:`\varepsilon^D` is the sum of
 Cai's non-singular eigenstrains (physics.md §1a) of an array of edge dislocations on the
 interface, spacing ``spacing``, Burgers vector ``misfit_burgers`` e_x (parallel to the
-interface), each with a climb cut (extra half-plane, n = b̂) straight down into the LLZO to
-the bottom. Zero flux on every side (the side walls of [C]); rollers on the bottom
-(u_y = 0) and the left side (u_x = 0); top and right traction-free. Marched with the
-adaptive driver to ``t_end``.
+interface), each with a climb cut (extra half-plane, n = b̂) straight down through the LLZO
+and on beyond the bottom (W of the whole half-line: clipping it at the bottom would leave a
+spurious half dislocation there, see edge_dislocation; ``clip_cuts`` to compare). Zero
+flux on every side (the side walls of [C]); rollers on the bottom (u_y = 0) and the left
+side (u_x = 0); top and right traction-free. Marched with the adaptive driver to ``t_end``.
 
 Reports: ``interdiffusion_width`` (m): the distance between the 10 % and 90 % levels of the
 initial step, :math:`c = c_\mathrm{LLZO} + \{0.1, 0.9\}(c_\mathrm{Li} - c_\mathrm{LLZO})`, on
