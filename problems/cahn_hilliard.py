@@ -14,11 +14,11 @@ zero flux everywhere, with the regular-solution :math:`g = RT[c\ln c + (1-c)\ln(
 (c_\beta-c)^2`, and a constant, degenerate :math:`c(1-c)`, or [C]'s eq. (15) mobility, all given
 by the diffusivity :math:`D_0` (:math:`M_0 = D_0 c_\max/RT`). Time: variable-step BDF2
 (started by one backward-Euler step) with Δt from an estimate of the local time error of c
-against ``rtol``/``atol`` (``femcm.solvers.timestepping``; cut and retried on a failed Newton
-solve): spinodal transients are followed to within 1 % in F, and coarsening spans decades of
-time. ``time_order = 1`` gives backward Euler (with θ < 1 the θ-method); ``rtol = atol = 0``
-the older control by Newton iterations (``dt_grow``, ``easy_iterations``); ``target_change``
-is an optional extra cap on the RMS change of c per step.
+against ``atol + rtol·RMS(c − mean c)`` (``femcm.solvers.timestepping``; cut and retried on
+a failed Newton solve): spinodal transients are followed to within 1 % in F, and coarsening
+spans decades of time. ``time_order = 1`` gives backward Euler (with θ < 1 the θ-method);
+``rtol = atol = 0`` the older control by Newton iterations (``dt_grow``, ``easy_iterations``);
+``target_change`` is an optional extra cap on the RMS change of c per step.
 Mechanics (option): plane strain, isotropic (E, ν), concentration eigenstrain
 :math:`(c - c_\mathrm{ref}) c_\max\Omega/3`, rollers on the left and bottom edges.
 
@@ -51,7 +51,7 @@ mobility, D0           degenerate,  -, m²/s   *assumed*
 initial                "0.5"        -         expression of x, y (m)
 noise                  0.02         1         amplitude of the seeded noise
 t_end                  100          s         = L²/D0
-rtol, atol             1e-4         1         F(t) within 1 % of a time-converged run
+rtol, atol             1e-3, 1e-6   1         F(t) within 1 % of a time-converged run
 =====================  ===========  ========  ==================================================
 """
 
@@ -135,8 +135,8 @@ class Parameters(ParameterSet):
     dt_initial: float = param(1e-4, "s", "first time step", gt=0)
     dt_min: float = param(1e-9, "s", "smallest time step before giving up", gt=0)
     dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
-    rtol: float = param(1e-4, "1", "relative tolerance of the local time error of c", ge=0, lt=1)
-    atol: float = param(1e-4, "1", "absolute tolerance of the local time error of c", ge=0, lt=1)
+    rtol: float = param(1e-3, "1", "local time error of c relative to RMS(c - mean c)", ge=0, lt=1)
+    atol: float = param(1e-6, "1", "absolute tolerance of the local time error of c", ge=0, lt=1)
     time_order: int = param(2, "1", "2: BDF2, 1: backward Euler (θ-method)", ge=1, le=2)
     max_ratio: float = param(
         2.0, "1", "largest ratio of successive time steps (BDF2 stable below 4.864)", gt=1, lt=4.864
