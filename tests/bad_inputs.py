@@ -487,13 +487,18 @@ def femcm_args(case: Case, data: Path, pwn: Path, out: Path) -> list[str]:
 
 
 def api_source(case: Case, data: Path, pwn: Path, out: Path) -> str:
-    """Python source that runs an api case and exits 2 with the one-line message."""
+    """Python source that runs an api case and exits 2 with the one-line message.
+
+    The exception is raised on every rank; like a careful user script, only rank 0 prints.
+    """
     kw = substitute(case.api, data, pwn)
     return (
         "import sys, femcm\n"
+        "from mpi4py import MPI\n"
         "try:\n"
         f"    femcm.run({case.problem!r}, out={str(out)!r}, **{kw})\n"
         "except ValueError as exc:\n"
-        "    print('femcm: error:', str(exc), file=sys.stderr)\n"
+        "    if MPI.COMM_WORLD.rank == 0:\n"
+        "        print('femcm: error:', str(exc), file=sys.stderr)\n"
         "    sys.exit(2)\n"
     )
