@@ -187,10 +187,10 @@ class _FailOnce:
 def test_forced_failure_is_recovered_and_dt_min_stops(comm):
     p = _small(t_end=0.5)
     ref = _model(p, comm)
-    march(ref, StepControl(0.01, 1e-6, grow=1.0), 0.02)
+    march(ref, StepControl(0.01, 1e-6, grow=1.0, rtol=0, atol=0), 0.02)
     model = _model(p, comm)
     wrapped = _FailOnce(model, fail_at={1})
-    rep = march(wrapped, StepControl(0.02, 1e-6, grow=1.0), 0.02)
+    rep = march(wrapped, StepControl(0.02, 1e-6, grow=1.0, rtol=0, atol=0), 0.02)
     assert rep.rejected == 1 and rep.steps == 2
     assert np.allclose(model.w.x.array, ref.w.x.array, rtol=0, atol=1e-9)
     never = _FailOnce(_model(p, comm), fail_at=set(range(1, 100)))
