@@ -48,7 +48,7 @@ stresses, chemical stresses) and, with ``outer_traction = "cai"``, ``cai_error``
 =====================  ===========  ========  ==============================================
 parameter              default      unit      source
 =====================  ===========  ========  ==============================================
-burgers                1.298e-9     m         [100] of LLZO, a₀ = 12.98 Å [C]
+burgers (along +x)     1.298e-9     m         [100] of LLZO, a₀ = 12.98 Å [C]
 core_width             1.298e-9     m         a = |b| (*assumed*)
 domain_size            40e-9        m         *assumed*
 E, nu                  150e9, 0.26  Pa, 1     *assumed* (LLZO, isotropic)
@@ -108,8 +108,11 @@ NAME = "edge_dislocation"
 class Parameters(ParameterSet):
     """Parameters of ``edge_dislocation`` (SI units)."""
 
-    burgers: tuple[float, ...] = param(
-        (1.298e-9, 0.0), "m", "Burgers vector (bx, by), or its magnitude along +x [C]"
+    burgers: float = param(
+        1.298e-9, "m", "magnitude of the Burgers vector, [100] of LLZO [C]", gt=0
+    )
+    burgers_angle: float = param(
+        0.0, "deg", "direction of b from +x (the glide cut runs along -b)", ge=-360, le=360
     )
     core_width: float = param(1.298e-9, "m", "core width a (*assumed* = |b|)", gt=0)
     cores: tuple[tuple[float, float], ...] = param(
@@ -157,11 +160,7 @@ class Parameters(ParameterSet):
     )
 
     def validate(self) -> None:
-        """Burgers vector non-zero; cores inside; the core resolved; cubic constants valid."""
-        if len(self.burgers) not in (1, 2) or not any(self.burgers):
-            raise InputError(
-                f"parameter burgers = {self.burgers!r} must be a magnitude or a non-zero (bx, by)"
-            )
+        """Cores inside; the core resolved; cubic constants valid; time steps ordered."""
         half = self.domain_size / 2
         if not self.cores:
             raise InputError("parameter cores must list at least one core position")
@@ -195,7 +194,9 @@ class Parameters(ParameterSet):
 
 def burgers_vector(p: Parameters) -> tuple[float, float]:
     """(bx, by) in m."""
-    return (p.burgers[0], 0.0) if len(p.burgers) == 1 else (p.burgers[0], p.burgers[1])
+    angle = math.radians(p.burgers_angle)
+    c, s = (0.0 if abs(v) < 1e-12 else v for v in (math.cos(angle), math.sin(angle)))
+    return (p.burgers * c, p.burgers * s)
 
 
 def dislocations(p: Parameters, clip: bool) -> list[Dislocation]:

@@ -172,4 +172,4 @@ def test_bad_input_is_one_line():
     with pytest.raises(ValueError, match="mesh_size_core"):
         ed.Parameters.create({"mesh_size_core": 1e-9})
     with pytest.raises(ValueError, match="burgers"):
-        ed.Parameters.create({"burgers": (0.0, 0.0)})
+        ed.Parameters.create({"burgers": 0.0})
