@@ -173,3 +173,12 @@ def test_bad_input_is_one_line():
         ed.Parameters.create({"mesh_size_core": 1e-9})
     with pytest.raises(ValueError, match="burgers"):
         ed.Parameters.create({"burgers": 0.0})
+
+
+def test_rotated_dislocation_matches_cai():
+    """b along +y (cut along −y): the rotated Cai field, same accuracy."""
+    r = ed.run(**CAI, burgers_angle=90.0)
+    assert r.scalars["cai_error"] < 0.02
+    # compression on the extra-half-plane side, now x < 0: σ_yy(−3a, 0) < 0 < σ_yy(3a, 0)
+    v = probe(r.fields["sigma"], np.array([[-3 * B, 0.0, 0.0], [3 * B, 0.0, 0.0]]))
+    assert v[0, 4] < 0 < v[1, 4]
