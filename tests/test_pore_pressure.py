@@ -102,3 +102,31 @@ def test_script_two_ranks_with_plot(tmp_path):
     for key in ("li_pressure", "wall_hoop_stress", "max_principal", "overfill_at_fracture"):
         assert s2[key] == pytest.approx(s1[key], rel=1e-7), key
     assert (tmp_path / "n2" / "max_principal.png").stat().st_size > 10_000
+
+
+def test_axisymmetric_kinematics_on_and_off_axis(comm):
+    """u = (r(1 + z), r z): ε_θθ = u_r/r = 1 + z everywhere, including nodes on the axis."""
+    import ufl
+    from dolfinx import fem, mesh
+
+    from femcm.physics.axisymmetric import hoop_strain, max_principal_meridian, strain
+
+    msh = mesh.create_unit_square(comm, 4, 4)
+    x = ufl.SpatialCoordinate(msh)
+    u = ufl.as_vector([x[0] * (1 + x[1]), x[0] * x[1]])
+    V = fem.functionspace(msh, ("DG", 1))
+    hoop = fem.Function(V)
+    hoop.interpolate(fem.Expression(hoop_strain(u, x[0], 1e-12), V.element.interpolation_points))
+    z = V.tabulate_dof_coordinates()[:, 1]
+    assert np.allclose(hoop.x.array, 1 + z, atol=1e-12)
+    eps = strain(u, x[0], 1e-12)
+    e_rz = fem.Function(V)
+    e_rz.interpolate(fem.Expression(eps[0, 1], V.element.interpolation_points))
+    assert np.allclose(e_rz.x.array, (V.tabulate_dof_coordinates()[:, 0] + z) / 2, atol=1e-12)
+    # Largest principal value of a (r, z, θ) tensor against NumPy.
+    sigma = np.array([[1.0, 2.0, 0.0], [2.0, -3.0, 0.0], [0.0, 0.0, 0.5]])
+    s1 = fem.Function(V)
+    expr = max_principal_meridian(fem.Constant(msh, sigma))
+    s1.interpolate(fem.Expression(expr, V.element.interpolation_points))
+    ref = np.linalg.eigvalsh(sigma)
+    assert np.allclose(s1.x.array, ref.max(), rtol=1e-13)
