@@ -17,10 +17,10 @@ per phase p: moduli :math:`\mathbb C_p` and :math:`c_{\mathrm{ref},p}` = the ini
 phase (stress-free start). With ``misfit_dislocations``, :math:`\varepsilon^D` is the sum of
 Cai's non-singular eigenstrains (physics.md §1a) of an array of edge dislocations on the
 interface, spacing ``spacing``, Burgers vector ``misfit_burgers`` e_x (parallel to the
-interface), each with a climb cut (extra half-plane, n = b̂) straight down through the LLZO
-and on beyond the bottom (W of the whole half-line: clipping it at the bottom would leave a
-spurious half dislocation there, see edge_dislocation; ``clip_cuts`` to compare). Zero
-flux on every side (the side walls of [C]); rollers on the bottom (u_y = 0) and the left
+interface), each with a climb cut (n = +e_x: b > 0 an extra half-plane in the LLZO, b < 0 a
+missing one) straight down through the LLZO and on beyond the bottom (W of the whole
+half-line: clipping it at the bottom would leave a spurious half dislocation there, see
+edge_dislocation; ``clip_cuts`` to compare). Zero flux on every side (the side walls of [C]); rollers on the bottom (u_y = 0) and the left
 side (u_x = 0); top and right traction-free. Marched with the adaptive driver to ``t_end``.
 
 Reports: ``interdiffusion_width`` (m): the distance between the 10 % and 90 % levels of the
@@ -99,7 +99,7 @@ class Parameters(ParameterSet):
     misfit_dislocations: bool = param(False, "", "edge dislocations on the interface")
     spacing: float = param(4e-9, "m", "spacing of the misfit dislocations (*assumed*)", gt=0)
     misfit_burgers: float = param(
-        1.298e-9, "m", "signed b along +x; climb cut into LLZO (n = b̂) [C]"
+        1.298e-9, "m", "signed b along +x (> 0: extra half-planes in the LLZO) [C]"
     )
     core_width: float = param(1.298e-9, "m", "core width a (*assumed* = |b|)", gt=0)
     c_max: float = param(4.25e4, "mol/m^3", "Li site density (*assumed*)", gt=0)
@@ -151,11 +151,16 @@ class Parameters(ParameterSet):
 
 
 def dislocations(p: Parameters) -> list[Dislocation]:
-    """The misfit array: b = misfit_burgers e_x on y = 0, climb cuts down through the LLZO."""
+    """The misfit array on y = 0: b = misfit_burgers e_x, climb cuts down through the LLZO.
+
+    The cut normal is +e_x for either sign, so ε^D_xx = b W: b > 0 inserts an extra half-plane
+    of thickness |b| into the LLZO below each core, b < 0 removes one (with n = b̂ the sign of
+    b would drop out of sym(b ⊗ n)).
+    """
     box = ((-p.width / 2, -p.height / 2), (p.width / 2, p.height / 2))
     out = []
     for x in misfit_positions(p.width, p.spacing):
-        d = Dislocation.climb((x, 0.0), (p.misfit_burgers, 0.0), p.core_width, cut=(0.0, -1.0))
+        d = Dislocation((x, 0.0), (p.misfit_burgers, 0.0), (0.0, -1.0), (1.0, 0.0), p.core_width)
         out.append(d.clipped(box) if p.clip_cuts else d)
     return out
 
