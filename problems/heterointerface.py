@@ -20,8 +20,9 @@ interface, spacing ``spacing``, Burgers vector ``misfit_burgers`` e_x (parallel 
 interface), each with a climb cut (n = +e_x: b > 0 an extra half-plane in the LLZO, b < 0 a
 missing one) straight down through the LLZO and on beyond the bottom (W of the whole
 half-line: clipping it at the bottom would leave a spurious half dislocation there, see
-edge_dislocation; ``clip_cuts`` to compare). Zero flux on every side (the side walls of [C]); rollers on the bottom (u_y = 0) and the left
-side (u_x = 0); top and right traction-free. Marched with the adaptive driver to ``t_end``.
+edge_dislocation; ``clip_cuts`` to compare). Zero flux on every side (the side walls of
+[C]); rollers on the bottom (u_y = 0) and the left side (u_x = 0); top and right
+traction-free. Marched with the adaptive driver to ``t_end``.
 
 Reports: ``interdiffusion_width`` (m): the distance between the 10 % and 90 % levels of the
 initial step, :math:`c = c_\mathrm{LLZO} + \{0.1, 0.9\}(c_\mathrm{Li} - c_\mathrm{LLZO})`, on
