@@ -93,6 +93,7 @@ from femcm.physics.chemistry import (
 )
 from femcm.physics.eigenstrains import ConcentrationEigenstrain, isotropic_omega
 from femcm.physics.materials import Isotropic
+from femcm.solvers.bounds import Bounds
 from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 from femcm.solvers.timestepping import StepControl, march
@@ -159,7 +160,7 @@ class Parameters(ParameterSet):
     linear_solver: str = param(
         "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
     )
-    bounds: str = param("damped", "", "keeping c in (0, 1)", choices=("damped", "log", "vi"))
+    bounds: str = param("damped", "", "keeping c in (0, 1)", choices=tuple(Bounds))
 
     def validate(self) -> None:
         """Cross-parameter checks."""
