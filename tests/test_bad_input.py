@@ -33,7 +33,7 @@ import femcm
 from femcm.app import cli
 
 BY_ID = {c.id: c for c in CASES}
-SUBPROCESS = ["cross_nan_output_times", "expr_api_lambda"]  # + the mpirun ones: CLI, script
+SUBPROCESS = ["expr_api_lambda"]  # + the mpirun ones: CLI, script; TOML in-process
 MPIRUN = [c.id for c in CASES if c.mpi]
 
 

@@ -26,44 +26,44 @@ def _pts():
     return {"x": x, "y": x[::-1], "width": 1e-6, "height": 1e-6}
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0.5", lambda x, y, w, h: np.full_like(x, 0.5)),
-        ("2", lambda x, y, w, h: np.full_like(x, 2.0)),
-        (
-            "0.5 + 0.3*tanh((x - width/2)/2e-8)",
-            lambda x, y, w, h: 0.5 + 0.3 * np.tanh((x - w / 2) / 2e-8),
-        ),
-        (
-            "0.5 + 0.1*sin(2*pi*x/width)*cos(pi*y/height)",
-            lambda x, y, w, h: 0.5 + 0.1 * np.sin(2 * np.pi * x / w) * np.cos(np.pi * y / h),
-        ),
-        ("where(x < width/2, 0.1, 0.9)", lambda x, y, w, h: np.where(x < w / 2, 0.1, 0.9)),
-        (
-            "0.2 + 0.6*((x > 3e-7) & (y > 3e-7))",
-            lambda x, y, w, h: 0.2 + 0.6 * ((x > 3e-7) & (y > 3e-7)),
-        ),
-        ("0.1 + 0.8*(x < y)", lambda x, y, w, h: 0.1 + 0.8 * (x < y)),
-        ("-x**2/width**2 + 1", lambda x, y, w, h: -(x**2) / w**2 + 1),
-        ("(2*x/width) % 1", lambda x, y, w, h: np.mod(2 * x / w, 1)),
-        (
-            "sqrt(abs(x - y))/1e-3 + exp(-x/width) + log(1 + y/height)",
-            lambda x, y, w, h: np.sqrt(np.abs(x - y)) / 1e-3 + np.exp(-x / w) + np.log(1 + y / h),
-        ),
-        (
-            "minimum(x, y) + maximum(x, y) + arctan2(y, x + 1e-9)",
-            lambda x, y, w, h: np.minimum(x, y) + np.maximum(x, y) + np.arctan2(y, x + 1e-9),
-        ),
-        ("0 < x/width <= 0.5", lambda x, y, w, h: ((0 < x / w) & (x / w <= 0.5)).astype(float)),
-    ],
-)
-def test_values(text, expected):
+VALUES = [
+    ("0.5", lambda x, y, w, h: np.full_like(x, 0.5)),
+    ("2", lambda x, y, w, h: np.full_like(x, 2.0)),
+    (
+        "0.5 + 0.3*tanh((x - width/2)/2e-8)",
+        lambda x, y, w, h: 0.5 + 0.3 * np.tanh((x - w / 2) / 2e-8),
+    ),
+    (
+        "0.5 + 0.1*sin(2*pi*x/width)*cos(pi*y/height)",
+        lambda x, y, w, h: 0.5 + 0.1 * np.sin(2 * np.pi * x / w) * np.cos(np.pi * y / h),
+    ),
+    ("where(x < width/2, 0.1, 0.9)", lambda x, y, w, h: np.where(x < w / 2, 0.1, 0.9)),
+    (
+        "0.2 + 0.6*((x > 3e-7) & (y > 3e-7))",
+        lambda x, y, w, h: 0.2 + 0.6 * ((x > 3e-7) & (y > 3e-7)),
+    ),
+    ("0.1 + 0.8*(x < y)", lambda x, y, w, h: 0.1 + 0.8 * (x < y)),
+    ("-x**2/width**2 + 1", lambda x, y, w, h: -(x**2) / w**2 + 1),
+    ("(2*x/width) % 1", lambda x, y, w, h: np.mod(2 * x / w, 1)),
+    (
+        "sqrt(abs(x - y))/1e-3 + exp(-x/width) + log(1 + y/height)",
+        lambda x, y, w, h: np.sqrt(np.abs(x - y)) / 1e-3 + np.exp(-x / w) + np.log(1 + y / h),
+    ),
+    (
+        "minimum(x, y) + maximum(x, y) + arctan2(y, x + 1e-9)",
+        lambda x, y, w, h: np.minimum(x, y) + np.maximum(x, y) + np.arctan2(y, x + 1e-9),
+    ),
+    ("0 < x/width <= 0.5", lambda x, y, w, h: ((0 < x / w) & (x / w <= 0.5)).astype(float)),
+]
+
+
+def test_values():
     p = _pts()
-    got = parse_expression("initial", text, NAMES)(**p)
-    ref = expected(p["x"], p["y"], p["width"], p["height"])
-    assert got.shape == p["x"].shape
-    np.testing.assert_allclose(got, ref, rtol=1e-14, atol=0)
+    for text, expected in VALUES:
+        got = parse_expression("initial", text, NAMES)(**p)
+        ref = expected(p["x"], p["y"], p["width"], p["height"])
+        assert got.shape == p["x"].shape, text
+        np.testing.assert_allclose(got, ref, rtol=1e-14, atol=0, err_msg=text)
 
 
 def test_constant_broadcasts_and_float_arithmetic():
@@ -117,79 +117,79 @@ def test_old_filter_lets_the_lambda_escape_run(tmp_path):
     assert target.exists()
 
 
-@pytest.mark.parametrize("kind", sorted(_payloads("T")))
-def test_escapes_refused_and_nothing_runs(tmp_path, kind):
-    target = tmp_path / f"pwned_{kind}"
-    text = _payloads(target)[kind]
-    with pytest.raises(InputError) as info:
-        e = parse_expression("initial", text, NAMES)
-        e(**_pts())  # not reached: refused while parsing
-    msg = str(info.value)
-    assert "\n" not in msg and msg.startswith("parameter initial"), msg
-    assert not target.exists()
+def test_escapes_refused_and_nothing_runs(tmp_path):
+    for kind in sorted(_payloads("T")):
+        target = tmp_path / f"pwned_{kind}"
+        text = _payloads(target)[kind]
+        with pytest.raises(InputError) as info:
+            e = parse_expression("initial", text, NAMES)
+            e(**_pts())  # not reached: refused while parsing
+        msg = str(info.value)
+        assert "\n" not in msg and msg.startswith("parameter initial"), (kind, msg)
+        assert not target.exists(), kind
 
 
-@pytest.mark.parametrize(
-    ("text", "why"),
-    [
-        ("9**9**9", "power of a power"),
-        ("x**1e6", "exponent"),
-        (f"2**{MAX_EXPONENT + 1:g}", "exponent"),
-        ("x**-100", "exponent"),
-        ("x[5]", "subscript (a[i])"),
-        ("'abc'", "str"),
-        ("b'abc'", "bytes"),
-        ("True", "bool"),
-        ("1j", "complex"),
-        ("...", "ellipsis"),
-        ("None", "NoneType"),
-        ("x.real", "attribute (a.b)"),
-        ("(x, y)", "a tuple"),
-        ("[x]", "a list"),
-        ("foo(x)", "'foo'"),
-        ("sin", "unknown name 'sin'"),
-        ("z", "unknown name 'z'"),
-        ("__class__", "unknown name"),
-        ("where(x, y)", "takes 3"),
-        ("x and y", "and/or"),
-        ("not x", "Not"),
-        ("x // 2", "FloorDiv"),
-        ("x << 2", "LShift"),
-        ("x is y", "Is"),
-        ("x in y", "In"),
-        ("", "empty"),
-        ("   ", "empty"),
-        ("0.5 +", "not a valid expression"),
-        ("x\0", "not a valid expression"),
-        ("(" * 400 + "x" + ")" * 400, "not a valid expression"),
-        ("+" * 300 + "x", "nested"),
-        ("x" + "+x" * 1500, "longer than"),
-        ("1" + "0" * 400, "beyond float range"),
-    ],
-)
-def test_refused_with_one_line(text, why):
-    with pytest.raises(InputError) as info:
-        parse_expression("initial", text, NAMES)(**_pts())
-    msg = str(info.value)
-    assert "\n" not in msg and msg.startswith("parameter initial"), msg
-    assert why in msg, msg
+REFUSED = [
+    ("9**9**9", "power of a power"),
+    ("x**1e6", "exponent"),
+    (f"2**{MAX_EXPONENT + 1:g}", "exponent"),
+    ("x**-100", "exponent"),
+    ("x[5]", "subscript (a[i])"),
+    ("'abc'", "str"),
+    ("b'abc'", "bytes"),
+    ("True", "bool"),
+    ("1j", "complex"),
+    ("...", "ellipsis"),
+    ("None", "NoneType"),
+    ("x.real", "attribute (a.b)"),
+    ("(x, y)", "a tuple"),
+    ("[x]", "a list"),
+    ("foo(x)", "'foo'"),
+    ("sin", "unknown name 'sin'"),
+    ("z", "unknown name 'z'"),
+    ("__class__", "unknown name"),
+    ("where(x, y)", "takes 3"),
+    ("x and y", "and/or"),
+    ("not x", "Not"),
+    ("x // 2", "FloorDiv"),
+    ("x << 2", "LShift"),
+    ("x is y", "Is"),
+    ("x in y", "In"),
+    ("", "empty"),
+    ("   ", "empty"),
+    ("0.5 +", "not a valid expression"),
+    ("x\0", "not a valid expression"),
+    ("(" * 400 + "x" + ")" * 400, "not a valid expression"),
+    ("+" * 300 + "x", "nested"),
+    ("x" + "+x" * 1500, "longer than"),
+    ("1" + "0" * 400, "beyond float range"),
+]
 
 
-@pytest.mark.parametrize(
-    ("text", "where"),
-    [
-        ("1/0", "x = 0"),
-        ("log(x)", "x = 0"),
-        ("sqrt(x - width)", "x = 0"),
-        ("1/(x - 5e-7)", "x = 5e-07"),
-        ("x**64/1e-300**0 * 1e300**2", "x = 0"),
-    ],
-)
-def test_not_finite_is_an_input_error_naming_the_point(text, where):
-    with pytest.raises(InputError) as info:
-        parse_expression("initial", text, NAMES)(**_pts())
-    msg = str(info.value)
-    assert "not finite" in msg and where in msg and "\n" not in msg, msg
+def test_refused_with_one_line():
+    for text, why in REFUSED:
+        with pytest.raises(InputError) as info:
+            parse_expression("initial", text, NAMES)(**_pts())
+        msg = str(info.value)
+        assert "\n" not in msg and msg.startswith("parameter initial"), msg
+        assert why in msg, msg
+
+
+NOT_FINITE = [
+    ("1/0", "x = 0"),
+    ("log(x)", "x = 0"),
+    ("sqrt(x - width)", "x = 0"),
+    ("1/(x - 5e-7)", "x = 5e-07"),
+    ("x**64/1e-300**0 * 1e300**2", "x = 0"),
+]
+
+
+def test_not_finite_is_an_input_error_naming_the_point():
+    for text, where in NOT_FINITE:
+        with pytest.raises(InputError) as info:
+            parse_expression("initial", text, NAMES)(**_pts())
+        msg = str(info.value)
+        assert "not finite" in msg and where in msg and "\n" not in msg, msg
 
 
 def test_long_sums_are_fine_and_bounded():
