@@ -41,6 +41,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from femcm.base import interrupt
 from femcm.base.errors import SolveError, check_range
 from femcm.base.log import logger
 from femcm.solvers.bdf import (
@@ -210,6 +211,7 @@ def march(
             scheme = hist.scheme(step)
             system.set_scheme(scheme)
         its = system.solve_step(t_new, step)
+        interrupt.check()  # Ctrl-C inside a PETSc callback is not a failed step: stop
         why = ""
         if its < 0:
             why = "Newton failed"
