@@ -83,3 +83,20 @@ def test_bad_input():
     with pytest.raises(ValueError, match="misfit_burgers"):
         hi.Parameters.create({"misfit_burgers": 0.0})
     assert np.isfinite(hi.Parameters.create({}).spacing)
+
+
+def test_sign_of_the_misfit_sets_the_sign_of_the_stress(runs):
+    """b > 0 inserts half-planes into the LLZO (compression below the interface), b < 0
+    removes them (tension); the Li side the opposite."""
+    neg = hi.run(
+        **{**COARSE, "t_end": 1e-6},
+        spacing=5e-9,
+        misfit_dislocations=True,
+        degree=1,
+        misfit_burgers=-1.298e-9,
+    )
+    pts = np.array([[0.0, -4e-9, 0.0], [0.0, 2e-9, 0.0]])  # beyond the cores' own fields
+    pos_sh = runs[True].probe("sigma_h_nodal", pts)
+    neg_sh = neg.probe("sigma_h_nodal", pts)
+    assert pos_sh[0] < 0 < neg_sh[0]
+    assert pos_sh[1] > 0 > neg_sh[1]
