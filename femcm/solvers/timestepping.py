@@ -9,7 +9,7 @@ error of the monitored unknown (c; μ and u are algebraic in time and excluded) 
 Milne's device from an extrapolation predictor of the same order, as the ratio ``r`` of its
 RMS to ``atol + rtol·RMS(c − mean c)`` (relative to the pattern's amplitude). r > 1 rejects
 the step; the next Δt follows the PI controller :math:`\Delta t\, 0.9\, r_n^{-0.7/3}
-r_{n-1}^{0.4/3}` (elementary after a start or a rejection, no growth right after a
+r_{n-1}^{0.4/3}` (elementary on the first estimate, no growth right after a
 rejection), within [0.2, ``max_ratio``] × Δt; ``max_ratio`` = 2 keeps BDF2 zero- and
 energy-stable (< 4.864 for Cahn–Hilliard). The extrapolated state is also Newton's starting
 point.
