@@ -182,3 +182,22 @@ def test_rotated_dislocation_matches_cai():
     # compression on the extra-half-plane side, now x < 0: σ_yy(−3a, 0) < 0 < σ_yy(3a, 0)
     v = probe(r.fields["sigma"], np.array([[-3 * B, 0.0, 0.0], [3 * B, 0.0, 0.0]]))
     assert v[0, 4] < 0 < v[1, 4]
+
+
+@pytest.mark.serial
+def test_script_under_mpirun(tmp_path):
+    """problems/edge_dislocation.py on 2 ranks from the command line: the figures of 1 rank."""
+    import json
+
+    from conftest import REPO, run_cli
+
+    kw = {**CAI, "domain_size": 16 * B, "mesh_size": 2e-9, "mesh_grading": 0.3}
+    sets = [a for k, v in kw.items() for a in ("--set", f"{k}={str(v).lower()}")]
+    script = str(REPO / "problems" / "edge_dislocation.py")
+    r = run_cli([script, *sets, "--out", str(tmp_path)], ranks=2)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads((tmp_path / "result.json").read_text())
+    assert got["mesh"]["ranks"] == 2
+    ref = ed.run(**kw).scalars
+    for key in ("sigma_h_min", "sigma_h_max", "cai_error", "pk_fx_0"):
+        assert got["scalars"][key] == pytest.approx(ref[key], rel=1e-8, abs=1e-12)
