@@ -156,7 +156,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         msh,
         [
             # XDMF needs Lagrange fields of the (quadratic) geometry's degree
-            field(sol.u, msh, "Lagrange", msh.geometry.cmap.degree, "u"),
+            field(sol.u, msh, "Lagrange", msh.geometry.cmaps[0].degree, "u"),
             *(field(fields[f], msh, "DG", 0, f) for f in ("sigma_h", "von_mises")),
         ],
     )
