@@ -1,6 +1,6 @@
 r"""Phase separation (Cahn–Hilliard) with a pluggable free energy, mobility and optional mechanics.
 
-Generic capability of physics.md §1b and §4 ``cahn_hilliard``, on a rectangle or any 2D gmsh
+The generic c–μ(–u) capability, on a rectangle or any 2D gmsh
 geometry. Mixed form, split into two second-order equations [Cahn & Hilliard 1958; C]:
 
 .. math::
@@ -31,7 +31,7 @@ Reports: ``free_energy_*`` (J/m, per unit thickness; chemical, gradient, elastic
 end, ``c_integral`` (m²) and its relative drift, ``energy_steady_time`` (s: the time after which
 |dF/dt|/max|F| stays below ``energy_tol``; NaN if never), ``steps``, ``rejected_steps``,
 ``newton_per_step``, ``c_min``, ``c_max``, ``t_final``; with χ > 2 also ``binodal_low/high``
-(verification.md §8). ``free_energy.csv`` (next to result.json): the series at every accepted
+(the common tangent). ``free_energy.csv`` (next to result.json): the series at every accepted
 step (time, total, chemical, gradient, elastic, c_integral); ``steps.csv``: per accepted step
 its time, Δt, BDF order, Newton iterations, error estimate / tolerance and the rejected
 attempts before it (``-v`` prints the same per step).

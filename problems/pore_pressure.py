@@ -18,7 +18,7 @@ with r-weighted integrals and the hoop strain u_r/r (:mod:`femcm.physics.axisymm
 P2 displacement, in a cylinder of radius ``width`` and height ``height`` (≫ r_p, *assumed*),
 u_r = 0 on the axis, u_z = 0 on the bottom, the top (z = 0) and the mantle free.
 
-Deep in an infinite matrix (verification.md §4), the Li pressure is uniform,
+Deep in an infinite matrix (Eshelby 1957), the Li pressure is uniform,
 :math:`p = \varepsilon^*/(1/(4\mu_m) + 1/(3K_{Li}))`, and the wall hoop stress is p/2 (the
 max principal stress, tensile); near the surface the ligament above the pore bends and the
 max principal stress grows. Linear problem: every stress scales with ΔV/V, so the overfill
@@ -131,7 +131,7 @@ class Parameters(ParameterSet):
 
 
 def reference_pressure(p: Parameters) -> float:
-    """Li pressure of the same pore deep in an infinite matrix (Pa, verification.md §4)."""
+    """Li pressure of the same pore deep in an infinite matrix (Pa, Eshelby 1957)."""
     mu_m = p.E_llzto / (2 * (1 + p.nu_llzto))
     k_li = p.E_li / (3 * (1 - 2 * p.nu_li))
     return misfit_sphere_pressure(p.volume_fraction / 3, k_li, mu_m)

@@ -29,7 +29,7 @@ Reported (SI):
 
 - ``field_enhancement``: max |∇φ| on the interface (= max j/κ) over the nominal field
   E_0 = V/L (potentiostatic) or i_app/κ (galvanostatic); exactly 3 for a hemispherical boss
-  in a uniform field (verification.md §7), 1 for a flat interface.
+  in a uniform field (a classical electrostatics result), 1 for a flat interface.
 - ``max_x``, ``max_y``, ``max_z``: where it sits. ``focusing``: max j over the mean current
   density through the block I/(L_x L_y); ``peak_to_mean``: max j over the mean over the Li
   interface area (→ 1 when slow kinetics make the plating current uniform).
@@ -38,7 +38,7 @@ Reported (SI):
   ½(∫|n_z| ds + mouth area) (exact for convex regions); ``current_ratio`` = region current /
   (flat current density · projected area): 3 for a hemispherical boss.
 - ``flat_current_density`` (A/m²): what the block carries without the Li feature (κV/L,
-  i_app, or the potentiostatic Butler–Volmer slab root, verification.md §6);
+  i_app, or the potentiostatic Butler–Volmer slab root);
   ``total_current`` (A), ``cell_voltage`` (V, mean φ on the counter electrode).
 
 =====================  ===============  =====  ==========================================

@@ -22,7 +22,7 @@ FIELD_UNITS: dict[str, tuple[str, float]] = {
     "W": ("1/nm", 1e-9),
     "field_strength": ("V/m", 1.0),
 }
-"""Display unit and factor from SI for the colour bar of each api.md field name."""
+"""Display unit and factor from SI for the colour bar of each field name of the public interface."""
 
 FLOW_FIELDS = frozenset({"current_density"})
 """Vector fields drawn with streamlines by default (2D): their direction is the message."""

@@ -15,7 +15,7 @@ where u_r = 0 is imposed; :func:`hoop_strain` switches to that limit for r below
 that stresses can be evaluated at nodes on the axis. Any isotropic or (r, z, θ)-frame stress
 law applies unchanged to this strain (e.g. :func:`femcm.physics.elasticity.isotropic_stress`).
 
-NumPy references (Eshelby 1957; `verification.md` §4): a sphere of bulk modulus K_i carrying
+NumPy references (Eshelby 1957): a sphere of bulk modulus K_i carrying
 the dilatational eigenstrain ε* in an infinite matrix of shear modulus μ_m is under the
 uniform pressure p = ε* / (1/(4μ_m) + 1/(3K_i)); outside, σ_rr = −p R³/ρ³ and
 σ_θθ = σ_φφ = p R³/(2ρ³).
@@ -68,5 +68,5 @@ def max_principal_meridian(sigma: Expr) -> Expr:
 
 
 def misfit_sphere_pressure(eigenstrain: float, bulk_inclusion: float, shear_matrix: float) -> float:
-    """Pressure (Pa) in a misfitting sphere: ε* / (1/(4μ_m) + 1/(3K_i)) (verification.md §4)."""
+    """Pressure (Pa) in a misfitting sphere: ε* / (1/(4μ_m) + 1/(3K_i)) (Eshelby 1957)."""
     return eigenstrain / (1 / (4 * shear_matrix) + 1 / (3 * bulk_inclusion))
