@@ -28,8 +28,6 @@ import numpy as np
 import ufl
 from dolfinx import fem, mesh
 
-from mpi4py import MPI
-
 from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
 from femcm.base.errors import InputError, check_range
 from femcm.base.scales import Scales
@@ -44,6 +42,7 @@ from femcm.models.potential_boundaries import (
     Electrode,
     FixedPotential,
     Terms,
+    check_boundaries,
 )
 from femcm.physics.conduction import current_density, ohmic_residual
 from femcm.solvers.nonlinear import NonlinearSolver
@@ -64,6 +63,21 @@ FILM_NEWTON: dict[str, Any] = {"snes_linesearch_type": "nleqerr"}
 """Newton options added with film electrodes: the potential rows (currents) and kinetics rows
 (asinh of currents) have unrelated scales, so a residual-norm line search (``bt``) rejects
 good steps; Deuflhard's error-oriented damping (``nleqerr``) is invariant to that scaling."""
+
+
+def _conductivities(
+    conductivity: Mapping[int, float] | float, cell_tags: mesh.MeshTags | None
+) -> tuple[dict[int, float], mesh.MeshTags | None]:
+    """κ per tag (checked > 0), and the cell tags to use (None: one value everywhere)."""
+    if isinstance(conductivity, Mapping):
+        if cell_tags is None:
+            raise InputError("PotentialProblem: per-phase conductivity needs cell_tags")
+        kappa, ct = {int(t): float(k) for t, k in conductivity.items()}, cell_tags
+    else:
+        kappa, ct = {0: conductivity}, None
+    for tag, value in kappa.items():
+        check_range(f"conductivity[{tag}]", value, gt=0)
+    return kappa, ct
 
 
 class PotentialProblem:
@@ -107,10 +121,10 @@ class PotentialProblem:
         self.facet_tags = facet_tags
         self.boundaries = tuple(boundaries)
         check_range("degree", degree, ge=1)
-        self._check_boundaries()
+        check_boundaries(self.boundaries, facet_tags, msh.comm)
         tdim = msh.topology.dim
         msh.topology.create_connectivity(tdim - 1, tdim)
-        kappa, ct = self._conductivities(conductivity, cell_tags)
+        kappa, ct = _conductivities(conductivity, cell_tags)
         self.kappa = piecewise_constant(msh, ct, kappa, name="kappa")
 
         temperatures = [b.temperature for b in self.boundaries if b.temperature is not None]
@@ -180,38 +194,6 @@ class PotentialProblem:
 
     def _constant(self, value: float) -> fem.Constant:
         return fem.Constant(self.msh, np.float64(value))
-
-    def _conductivities(
-        self, conductivity: Mapping[int, float] | float, cell_tags: mesh.MeshTags | None
-    ) -> tuple[dict[int, float], mesh.MeshTags | None]:
-        if isinstance(conductivity, Mapping):
-            if cell_tags is None:
-                raise InputError("PotentialProblem: per-phase conductivity needs cell_tags")
-            kappa, ct = {int(t): float(k) for t, k in conductivity.items()}, cell_tags
-        else:
-            kappa, ct = {0: conductivity}, None
-        for tag, value in kappa.items():
-            check_range(f"conductivity[{tag}]", value, gt=0)
-        return kappa, ct
-
-    def _check_boundaries(self) -> None:
-        seen: dict[int, int] = {}
-        for k, piece in enumerate(self.boundaries):
-            if not all(hasattr(piece, a) for a in ("tags", "terms", "fixes_potential")):
-                raise InputError(f"boundaries[{k}] = {piece!r} is not a boundary piece")
-            for t in piece.tags:
-                if t in seen:
-                    raise InputError(
-                        f"boundaries[{k}]: facet tag {t} is already used by boundaries[{seen[t]}]"
-                    )
-                seen[t] = k
-                n = self.msh.comm.allreduce(len(self.facet_tags.find(t)), op=MPI.SUM)
-                if n == 0:
-                    raise InputError(f"boundaries[{k}]: facet tag {t} marks no facets")
-        if not any(b.fixes_potential for b in self.boundaries):
-            raise InputError(
-                "boundaries: need at least one FixedPotential or Electrode (else φ is undefined)"
-            )
 
     def _facets(self, tags: Sequence[int]) -> np.ndarray:
         return np.unique(np.concatenate([self.facet_tags.find(t) for t in tags]))

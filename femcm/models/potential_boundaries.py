@@ -41,7 +41,9 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, mesh
+
+from mpi4py import MPI
 
 from femcm.base.errors import InputError, check_range
 from femcm.base.scales import Scales
@@ -54,6 +56,7 @@ __all__ = [
     "Electrode",
     "FixedPotential",
     "Terms",
+    "check_boundaries",
 ]
 
 Expr = ufl.core.expr.Expr
@@ -203,3 +206,26 @@ class Electrode:
             j = i0 * bv_dimensionless(to_x * eta, aa, ac)
             residual = ctx.surface_integral(-j * ctx.v, self.tags)
         return Terms(residual=residual, inflow=j, overpotential=eta)
+
+
+def check_boundaries(
+    boundaries: Sequence[BoundaryPiece], facet_tags: mesh.MeshTags, comm: MPI.Comm
+) -> None:
+    """Pieces are pieces, use distinct facet tags that mark facets, and one fixes φ."""
+    seen: dict[int, int] = {}
+    for k, piece in enumerate(boundaries):
+        if not all(hasattr(piece, a) for a in ("tags", "terms", "fixes_potential")):
+            raise InputError(f"boundaries[{k}] = {piece!r} is not a boundary piece")
+        for t in piece.tags:
+            if t in seen:
+                raise InputError(
+                    f"boundaries[{k}]: facet tag {t} is already used by boundaries[{seen[t]}]"
+                )
+            seen[t] = k
+            n = comm.allreduce(len(facet_tags.find(t)), op=MPI.SUM)
+            if n == 0:
+                raise InputError(f"boundaries[{k}]: facet tag {t} marks no facets")
+    if not any(b.fixes_potential for b in boundaries):
+        raise InputError(
+            "boundaries: need at least one FixedPotential or Electrode (else φ is undefined)"
+        )
