@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from femcm.base.constants import E_CHARGE, K_B
-from femcm.models.kmc import HopProcess, compile_event_loop, simulate, strip_lattice
+from femcm.models.kmc import simulate
+from femcm.models.kmc_events import HopProcess, compile_event_loop
+from femcm.models.kmc_lattice import strip_lattice
 from femcm.physics.lattice_gas import equilibrium_occupancy, hop_rate
 
 MPIRUN = Path(sys.executable).with_name("mpirun")

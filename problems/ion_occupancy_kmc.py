@@ -13,7 +13,7 @@ vertical``), the rest bulk (220). Ions start at random on a fraction ``occupancy
     k_i = \nu \exp\!\left(-\frac{E_{a,i}}{k_B T}\right),
 
 i the phase of the site it *leaves*. Rejection-free (BKL) selection: an event with probability
-:math:`k/k_\mathrm{tot}`, time step :math:`-\ln r / k_\mathrm{tot}` (``femcm.models.kmc``).
+:math:`k/k_\mathrm{tot}`, time step :math:`-\ln r / k_\mathrm{tot}` (``femcm.models.kmc_events``).
 Boundaries: periodic along the strip *and* across it (*assumed*; [D] does not say. Periodic
 across keeps every site equivalent within its phase; with origin-only rates the equilibrium is
 the same for reflecting walls). ``replicas`` independent runs (seeds spawned from ``seed``)
@@ -109,7 +109,8 @@ from femcm.base.errors import InputError
 from femcm.fem.postprocess import owned_values
 from femcm.models import kmc
 from femcm.models.chemomechanics import Chemistry, ChemoMechanics, Scales
-from femcm.models.kmc import Lattice, mean_stderr, run_replicas, strip_lattice
+from femcm.models.kmc import mean_stderr, run_replicas
+from femcm.models.kmc_lattice import Lattice, strip_lattice
 from femcm.physics.chemistry import DegenerateMobility, RegularSolution, mobility_from_diffusivity
 from femcm.physics.lattice_gas import (
     equilibrium_occupancy,

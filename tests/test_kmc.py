@@ -19,14 +19,9 @@ import femcm
 from femcm.app.params import ParameterSet
 from femcm.base.constants import E_CHARGE, K_B
 from femcm.base.errors import InputError
-from femcm.models.kmc import (
-    HopProcess,
-    Lattice,
-    estimate,
-    run_replicas,
-    simulate,
-    strip_lattice,
-)
+from femcm.models.kmc import estimate, run_replicas, simulate
+from femcm.models.kmc_events import HopProcess
+from femcm.models.kmc_lattice import Lattice, strip_lattice
 from femcm.physics.lattice_gas import (
     canonical_occupancy,
     equilibrium_occupancy,
