@@ -213,7 +213,7 @@ class Parameters(ParameterSet):
 
 INITIAL_NAMES = ("x", "y", "width", "height")
 """Names the ``initial`` expression may use (besides ``pi`` and the functions of
-:data:`femcm.base.expressions.FUNCTIONS`)."""
+:data:`femcm.base.expression_names.FUNCTIONS`)."""
 
 MAX_NOISE_MODES = 10_000
 """Largest ``noise_modes``: each mode costs one cosine per mesh vertex."""

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from femcm.base.errors import InputError
-from femcm.base.expressions import MAX_EXPONENT, parse_expression
+from femcm.base.expression_names import MAX_EXPONENT
+from femcm.base.expressions import parse_expression
 
 NAMES = ("x", "y", "width", "height")
 

@@ -8,13 +8,14 @@ whitelist; what passes is turned into a tree of NumPy operations on float64 arra
 - the names given by the caller (e.g. ``x``, ``y``, ``z``, ``width``, ``height``) and ``pi``;
 - ``+ - * / ** %``, unary ``+ -``, comparisons ``< <= > >= == !=`` (1.0 or 0.0), ``&`` and
   ``|`` of comparisons;
-- calls of the functions in :data:`FUNCTIONS` with positional arguments.
+- calls of the functions in ``FUNCTIONS`` with positional arguments.
 
 Everything else is refused before anything is evaluated: attributes (``().__class__``),
 subscripts, lambdas, comprehensions, strings, keyword arguments, starred arguments, names
 outside the list (including every dunder), conditional expressions, walrus, exponents that
-are literal numbers larger than :data:`MAX_EXPONENT` in size or that are themselves powers,
-and expressions longer than :data:`MAX_LENGTH` characters or deeper than :data:`MAX_DEPTH`.
+are literal numbers larger than ``MAX_EXPONENT`` in size or that are themselves powers,
+and expressions longer than ``MAX_LENGTH`` characters or deeper than ``MAX_DEPTH``.
+The whitelist and these limits are in :mod:`femcm.base.expression_names`.
 Every refusal is an :class:`~femcm.base.errors.InputError` of one line that names the
 parameter.
 """
@@ -22,101 +23,28 @@ parameter.
 from __future__ import annotations
 
 import ast
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from femcm.base.errors import InputError
+from femcm.base.expression_names import (
+    BINARY,
+    COMPARE,
+    CONSTANTS,
+    FUNCTIONS,
+    KINDS,
+    LOGICAL,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    UNARY,
+)
 
-__all__ = [
-    "FUNCTIONS",
-    "MAX_DEPTH",
-    "MAX_EXPONENT",
-    "MAX_LENGTH",
-    "Expression",
-    "parse_expression",
-]
-
-FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
-    "sin": (np.sin, 1),
-    "cos": (np.cos, 1),
-    "tan": (np.tan, 1),
-    "exp": (np.exp, 1),
-    "log": (np.log, 1),
-    "sqrt": (np.sqrt, 1),
-    "tanh": (np.tanh, 1),
-    "sinh": (np.sinh, 1),
-    "cosh": (np.cosh, 1),
-    "arctan": (np.arctan, 1),
-    "arctan2": (np.arctan2, 2),
-    "abs": (np.abs, 1),
-    "minimum": (np.minimum, 2),
-    "maximum": (np.maximum, 2),
-    "where": (np.where, 3),
-}
-"""Callable names -> (NumPy function, number of positional arguments)."""
-
-CONSTANTS: dict[str, float] = {"pi": math.pi}
-"""Names with a fixed value, available in every expression."""
-
-MAX_LENGTH = 2000
-"""Longest accepted expression, characters."""
-
-MAX_DEPTH = 100
-"""Deepest accepted nesting of the parsed expression."""
-
-MAX_EXPONENT = 64.0
-"""Largest accepted literal exponent in size (``x**64``); larger ones are refused."""
-
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: np.add,
-    ast.Sub: np.subtract,
-    ast.Mult: np.multiply,
-    ast.Div: np.true_divide,
-    ast.Pow: np.power,
-    ast.Mod: np.mod,
-}
-_LOGICAL: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.BitAnd: np.logical_and,
-    ast.BitOr: np.logical_or,
-}
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.UAdd: np.positive,
-    ast.USub: np.negative,
-}
-_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Lt: np.less,
-    ast.LtE: np.less_equal,
-    ast.Gt: np.greater,
-    ast.GtE: np.greater_equal,
-    ast.Eq: np.equal,
-    ast.NotEq: np.not_equal,
-}
+__all__ = ["Expression", "parse_expression"]
 
 _Node = Callable[[Mapping[str, Any]], Any]
-
-_KINDS = {
-    "Attribute": "an attribute (a.b)",
-    "Subscript": "a subscript (a[i])",
-    "Lambda": "a lambda",
-    "ListComp": "a comprehension",
-    "SetComp": "a comprehension",
-    "DictComp": "a comprehension",
-    "GeneratorExp": "a generator",
-    "IfExp": "a conditional (a if b else c); use where(b, a, c)",
-    "BoolOp": "and/or; use & and | on comparisons",
-    "NamedExpr": "an assignment (:=)",
-    "JoinedStr": "a string",
-    "Tuple": "a tuple",
-    "List": "a list",
-    "Set": "a set",
-    "Dict": "a dict",
-    "Await": "await",
-    "Yield": "yield",
-    "Starred": "a starred expression",
-}
 
 
 class _Refused(Exception):
@@ -164,15 +92,15 @@ class _Compiler:
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
                 self._check_power(node)
-            op = _BINARY.get(type(node.op)) or _LOGICAL.get(type(node.op))
+            op = BINARY.get(type(node.op)) or LOGICAL.get(type(node.op))
             if op is None:
                 raise _Refused(f"uses the operator {type(node.op).__name__}")
             left, right = self.build(node.left, d), self.build(node.right, d)
-            if type(node.op) in _LOGICAL:
+            if type(node.op) in LOGICAL:
                 return lambda env: op(left(env), right(env)).astype(float)
             return lambda env: op(left(env), right(env))
         if isinstance(node, ast.UnaryOp):
-            uop = _UNARY.get(type(node.op))
+            uop = UNARY.get(type(node.op))
             if uop is None:
                 raise _Refused(f"uses the operator {type(node.op).__name__}")
             operand = self.build(node.operand, d)
@@ -181,9 +109,9 @@ class _Compiler:
             parts = [self.build(node.left, d), *(self.build(c, d) for c in node.comparators)]
             ops = []
             for o in node.ops:
-                if type(o) not in _COMPARE:
+                if type(o) not in COMPARE:
                     raise _Refused(f"uses the comparison {type(o).__name__}")
-                ops.append(_COMPARE[type(o)])
+                ops.append(COMPARE[type(o)])
 
             def compare(env: Mapping[str, Any]) -> Any:
                 values = [p(env) for p in parts]
@@ -195,7 +123,7 @@ class _Compiler:
             return compare
         if isinstance(node, ast.Call):
             return self._call(node, d)
-        kind = _KINDS.get(type(node).__name__, type(node).__name__.lower())
+        kind = KINDS.get(type(node).__name__, type(node).__name__.lower())
         raise _Refused(f"contains {kind}, which is not allowed")
 
     def _check_power(self, node: ast.BinOp) -> None:
