@@ -3,7 +3,7 @@ r"""Li segregation to a non-singular edge dislocation in LLZO ([C] Fig. 8).
 Cojocaru-Mirédin et al., J. Power Sources (2025), doi:10.1016/j.jpowsour.2025.238443, with
 the non-singular dislocation theory of Cai et al., J. Mech. Phys. Solids 54 (2006) 561.
 
-Mixed c–μ–u model of physics.md §1 with the dislocation eigenstrain of §1a:
+Mixed c–μ–u model of [C] with Cai's non-singular dislocation eigenstrain:
 
 .. math::
 
@@ -21,14 +21,14 @@ driver until :math:`\max|\partial_t c| L^2/D_0` < ``equilibrium_tol`` (or ``t_en
 Options: ``chemistry = false`` solves the elasticity alone (the verification of Cai's
 field); ``chemical_expansion = false`` drops the concentration eigenstrain, so σ does not
 depend on c and the coupling is one-way: the elastic field is solved first and
-:math:`-\Omega\sigma_h` (nodal) enters μ (verification.md §2: then c and σ_h obey the
+:math:`-\Omega\sigma_h` (nodal) enters μ (Cottrell equilibrium: then c and σ_h obey the
 regular-solution relation pointwise at equilibrium). ``outer_traction = "cai"`` loads the
 boundary with :math:`\sigma_\mathrm{Cai}\cdot n` of all dislocations: the finite square then
 carries exactly the infinite-body field; with ``"free"`` (default) the outer boundary is
 traction-free and three displacement components at two corners remove the rigid modes. In
 both cases W is that of the whole half-line cut, which runs on beyond the boundary, so the
 slip across the cut is b right up to the surface (``clip_cuts = true`` integrates over the
-cut inside the domain only, as physics.md §1a words it; that leaves the spread cut carrying
+cut inside the domain only; that leaves the spread cut carrying
 b/2 where it meets the surface, a spurious half dislocation: σ_h of 1.1 GPa there against
 0.2 GPa).
 

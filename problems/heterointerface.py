@@ -2,7 +2,7 @@ r"""Interdiffusion across an LLZO/Li heterointerface with or without misfit disl
 
 Cojocaru-Mirédin et al., J. Power Sources (2025), doi:10.1016/j.jpowsour.2025.238443, Fig. 6.
 
-Mixed c–μ–u model of physics.md §1 on a 40 nm × 40 nm square, LLZO below y = 0 and Li above,
+Mixed c–μ–u model of [C] on a 40 nm × 40 nm square, LLZO below y = 0 and Li above,
 from an initial concentration step (c = 0.3 in LLZO, 0.9 in Li):
 
 .. math::
@@ -15,7 +15,7 @@ from an initial concentration step (c = 0.3 in LLZO, 0.9 in Li):
 
 per phase p: moduli :math:`\mathbb C_p` and :math:`c_{\mathrm{ref},p}` = the initial c of the
 phase (stress-free start). With ``misfit_dislocations``, :math:`\varepsilon^D` is the sum of
-Cai's non-singular eigenstrains (physics.md §1a) of an array of edge dislocations on the
+Cai's non-singular eigenstrains [Cai] of an array of edge dislocations on the
 interface, spacing ``spacing``, Burgers vector ``misfit_burgers`` e_x (parallel to the
 interface), each with a climb cut (n = +e_x: b > 0 an extra half-plane in the LLZO, b < 0 a
 missing one) straight down through the LLZO and on beyond the bottom (W of the whole

@@ -1,4 +1,4 @@
-"""Dislocation spreading fields W as DG0 cell averages or DG1 projections (physics.md §1a).
+"""Dislocation spreading fields W as DG0 cell averages or DG1 projections [C, Cai].
 
 W varies on the core width a; a centroid value misrepresents it on cells of size ~a and
 above (near the core, and along the cut on coarser cells, where the integral of W across the

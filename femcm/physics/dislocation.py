@@ -2,7 +2,7 @@ r"""Non-singular straight dislocations in 2D: Cai's spreading, the eigenstrain, 
 
 A straight dislocation along z is described by its core position :math:`x_d`, Burgers vector
 :math:`b`, core width :math:`a` and a cut: the half-line (or segment) :math:`S` from the core
-in the unit direction :math:`t`, with unit normal :math:`n` (physics.md §1a; [Cai, C, Z]).
+in the unit direction :math:`t`, with unit normal :math:`n` ([Cai, C, Z]).
 Its eigenstrain is
 
 .. math::
@@ -22,7 +22,7 @@ Its eigenstrain is
       = \frac{2a^4}{\pi q^5}\Big[\frac{3\theta_0}{8} - \frac{\sin 2\theta_0}{4}
         + \frac{\sin 4\theta_0}{32}\Big],\qquad \theta_0 = \operatorname{atan2}(q, -s_\parallel),
 
-the same closed form as verification.md §1 (there written with atan2 and rational terms), but
+the same closed form as Cai et al. (2006) (usually written with atan2 and rational terms), but
 free of cancellation behind the core (small :math:`\theta_0`, where a Taylor series is used).
 A cut of finite length L (clipped where it meets the boundary) is the difference of the
 half-lines from :math:`x_d` and from :math:`x_d + L t`.
@@ -34,7 +34,7 @@ plane). In general the stress field is that of Hirth–Lothe's dislocation (line
 effective Burgers vector :math:`b_\mathrm{HL} = -[(t\times n)\cdot e_z]\,b`, since reversing
 the cut direction with b reversed gives the same eigenstrain up to a compatible field.
 
-The isotropic stress fields (plane strain; verification.md §1, D = μ_s b/(2π(1 − ν))) are
+The isotropic stress fields (plane strain; Hirth & Lothe, D = μ_s b/(2π(1 − ν))) are
 written with arithmetic only, so they take NumPy arrays or UFL expressions of the coordinates
 (the latter for the analytic traction on a boundary):
 Cai et al. (2006): σ_xx = −D y(3x² + y² + 3a²)/ρ_a⁴, σ_yy = D y(x² − y² − a²)/ρ_a⁴,
