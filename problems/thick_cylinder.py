@@ -36,6 +36,7 @@ E, nu                  150e9, 0.26  Pa, 1   LLZO (*assumed*)
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
@@ -46,6 +47,7 @@ from dolfinx import fem
 
 from mpi4py import MPI
 
+from femcm.app.guards import BYTES_PER_DOF, SizeEstimate, lagrange_nodes, triangles
 from femcm.app.output import Output
 from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
@@ -91,6 +93,16 @@ class Parameters(ParameterSet):
                 f"parameter mesh_size = {self.mesh_size:g} is out of range: "
                 f"must be <= (outer_radius - inner_radius)/2 = {wall / 2:g}"
             )
+
+
+def estimate(p: Parameters) -> SizeEstimate:
+    """Cells, DOFs and memory of the quarter annulus before meshing (for the size guard)."""
+    area = math.pi * (p.outer_radius**2 - p.inner_radius**2) / 4
+    cells = triangles(area, p.mesh_size)
+    dofs = lagrange_nodes(cells, p.degree, components=2)
+    return SizeEstimate(
+        "mesh_size", p.mesh_size, cells, dofs, dofs * BYTES_PER_DOF[p.linear_solver]
+    )
 
 
 def lame(p: Parameters, r):
