@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import gmsh
@@ -28,7 +28,15 @@ from mpi4py import MPI
 
 from femcm.base import interrupt, runinfo
 
-__all__ = ["cached", "distance_size_field", "session", "to_dolfinx", "write_msh"]
+__all__ = [
+    "cached",
+    "distance_size_field",
+    "refine_near",
+    "session",
+    "to_dolfinx",
+    "use_size_fields",
+    "write_msh",
+]
 
 
 @contextlib.contextmanager
@@ -47,24 +55,68 @@ def session(name: str, comm: MPI.Comm) -> Iterator[bool]:
         gmsh.clear()
 
 
-def distance_size_field(
-    curves: list[int], h_min: float, h_max: float, d_min: float, d_max: float, dim: int = 1
-) -> None:
-    """Mesh size h_min within d_min of the given curves (or surfaces), growing to h_max at d_max."""
+def refine_near(
+    h_min: float,
+    h_max: float,
+    d_min: float,
+    d_max: float,
+    *,
+    points: Sequence[int] = (),
+    curves: Sequence[int] = (),
+    surfaces: Sequence[int] = (),
+    sampling: int | None = None,
+    field: int | None = None,
+) -> int:
+    """A Threshold field: size h_min within d_min of the entities, growing linearly to h_max.
+
+    The size reaches h_max at the distance d_max.
+
+    The distance is to the given points, curves and surfaces (a Distance field sampling each
+    curve/surface ``sampling`` times), or, with ``field``, the value of that existing field.
+    Returns the field tag, for :func:`use_size_fields`.
+    """
     f = gmsh.model.mesh.field
-    dist = f.add("Distance")
-    f.setNumbers(dist, "CurvesList" if dim == 1 else "SurfacesList", curves)
-    f.setNumber(dist, "Sampling", 200)
+    if field is None:
+        field = f.add("Distance")
+        lists = (("PointsList", points), ("CurvesList", curves), ("SurfacesList", surfaces))
+        for key, tags in lists:
+            if tags:
+                f.setNumbers(field, key, list(tags))
+        if sampling is not None:
+            f.setNumber(field, "Sampling", sampling)
     thr = f.add("Threshold")
-    f.setNumber(thr, "InField", dist)
+    f.setNumber(thr, "InField", field)
     f.setNumber(thr, "SizeMin", h_min)
     f.setNumber(thr, "SizeMax", h_max)
     f.setNumber(thr, "DistMin", d_min)
     f.setNumber(thr, "DistMax", d_max)
-    f.setAsBackgroundMesh(thr)
+    return thr
+
+
+def use_size_fields(fields: Sequence[int]) -> None:
+    """Mesh by the smallest of ``fields`` (none: by the global sizes alone).
+
+    The sizes from the points, the boundary and the curvature are switched off, so the fields
+    (and ``Mesh.MeshSizeMax``) alone set the size.
+    """
+    f = gmsh.model.mesh.field
+    if len(fields) == 1:
+        f.setAsBackgroundMesh(fields[0])
+    elif fields:
+        smallest = f.add("Min")
+        f.setNumbers(smallest, "FieldsList", list(fields))
+        f.setAsBackgroundMesh(smallest)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+
+
+def distance_size_field(
+    curves: list[int], h_min: float, h_max: float, d_min: float, d_max: float, dim: int = 1
+) -> None:
+    """Mesh size h_min within d_min of the given curves (or surfaces), growing to h_max at d_max."""
+    entities = {"curves": curves} if dim == 1 else {"surfaces": curves}
+    use_size_fields([refine_near(h_min, h_max, d_min, d_max, sampling=200, **entities)])
 
 
 def to_dolfinx(comm: MPI.Comm, gdim: int, unit: float = 1.0) -> gmshio.MeshData:

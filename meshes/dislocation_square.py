@@ -29,7 +29,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
 
 __all__ = ["dislocation_rectangle", "dislocation_square"]
 
@@ -106,8 +106,10 @@ def _build(
         if curves:
             gmsh.model.addPhysicalGroup(1, curves, tags[name], name=name)
 
-    # Size fields: the minimum of a core threshold and a cut threshold.
-    f = gmsh.model.mesh.field
+    # Size fields: the minimum of the core, cut and interface thresholds.
+    def graded(h_min: float, r: float, **entities) -> int:
+        return refine_near(h_min, h, r, r + (h - h_min) / grading, **entities)
+
     fields = []
     core_pts = [
         p
@@ -115,15 +117,7 @@ def _build(
         if any(math.dist(gmsh.model.getValue(0, p, [])[:2], c) < eps for c in cores)
     ]
     if core_pts:
-        dist = f.add("Distance")
-        f.setNumbers(dist, "PointsList", core_pts)
-        thr = f.add("Threshold")
-        f.setNumber(thr, "InField", dist)
-        f.setNumber(thr, "SizeMin", h_core)
-        f.setNumber(thr, "SizeMax", h)
-        f.setNumber(thr, "DistMin", r_core)
-        f.setNumber(thr, "DistMax", r_core + (h - h_core) / grading)
-        fields.append(thr)
+        fields.append(graded(h_core, r_core, points=core_pts))
     cut_curves = []
     for _, c in gmsh.model.getEntities(1):
         cx0, cy0, _, cx1, cy1, _ = gmsh.model.getBoundingBox(1, c)
@@ -137,34 +131,10 @@ def _build(
                 cut_curves.append(c)
                 break
     if cut_curves and h_cut < h:
-        dist = f.add("Distance")
-        f.setNumbers(dist, "CurvesList", cut_curves)
-        f.setNumber(dist, "Sampling", 400)
-        thr = f.add("Threshold")
-        f.setNumber(thr, "InField", dist)
-        f.setNumber(thr, "SizeMin", h_cut)
-        f.setNumber(thr, "SizeMax", h)
-        f.setNumber(thr, "DistMin", r_cut)
-        f.setNumber(thr, "DistMax", r_cut + (h - h_cut) / grading)
-        fields.append(thr)
+        fields.append(graded(h_cut, r_cut, curves=cut_curves, sampling=400))
     if sides["interface"] and h_interface is not None and h_interface < h:
-        dist = f.add("Distance")
-        f.setNumbers(dist, "CurvesList", sides["interface"])
-        f.setNumber(dist, "Sampling", 400)
-        thr = f.add("Threshold")
-        f.setNumber(thr, "InField", dist)
-        f.setNumber(thr, "SizeMin", h_interface)
-        f.setNumber(thr, "SizeMax", h)
-        f.setNumber(thr, "DistMin", r_interface)
-        f.setNumber(thr, "DistMax", r_interface + (h - h_interface) / grading)
-        fields.append(thr)
-    if fields:
-        m = f.add("Min")
-        f.setNumbers(m, "FieldsList", fields)
-        f.setAsBackgroundMesh(m)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+        fields.append(graded(h_interface, r_interface, curves=sides["interface"], sampling=400))
+    use_size_fields(fields)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     # one thread: the mesh must not depend on how many threads rank 0 gets (serial vs mpirun)

@@ -26,7 +26,7 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
 
 __all__ = ["check_pore", "pore_axisymmetric"]
 
@@ -74,21 +74,10 @@ def _build(
     model.addPhysicalGroup(1, [axis_low, axis_pore, axis_high], AXIS, name="axis")
     model.addPhysicalGroup(1, arcs, WALL, name="wall")
 
-    f = model.mesh.field
-    dist = f.add("Distance")
-    f.setNumbers(dist, "CurvesList", arcs)
-    f.setNumbers(dist, "PointsList", [a])
-    f.setNumber(dist, "Sampling", 400)
-    thr = f.add("Threshold")
-    f.setNumber(thr, "InField", dist)
-    f.setNumber(thr, "SizeMin", min(h_wall, h))
-    f.setNumber(thr, "SizeMax", h)
-    f.setNumber(thr, "DistMin", 0.0)
-    f.setNumber(thr, "DistMax", max((h - h_wall) / growth, 1e-12))
-    f.setAsBackgroundMesh(thr)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    d_max = max((h - h_wall) / growth, 1e-12)
+    use_size_fields(
+        [refine_near(min(h_wall, h), h, 0.0, d_max, points=[a], curves=arcs, sampling=400)]
+    )
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     model.mesh.generate(2)

@@ -46,7 +46,7 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
 
 __all__ = [
     "BLOCK",
@@ -275,35 +275,19 @@ def _finish(
         if ents:
             gmsh.model.addPhysicalGroup(2, ents, tag, name=names[tag])
 
-    f = gmsh.model.mesh.field
-
-    def threshold(source: int, h_min: float) -> int:
-        thr = f.add("Threshold")
-        f.setNumber(thr, "InField", source)
-        f.setNumber(thr, "SizeMin", h_min)
-        f.setNumber(thr, "SizeMax", h)
-        f.setNumber(thr, "DistMin", 0.0)
-        f.setNumber(thr, "DistMax", max((h - h_min) / growth, 1e-12))
-        return thr
+    def graded(h_min: float, **source) -> int:
+        h_min = min(h_min, h)
+        return refine_near(h_min, h, 0.0, max((h - h_min) / growth, 1e-12), **source)
 
     sizes = []
     if groups[LI_SURFACE]:
-        dist = f.add("Distance")
-        f.setNumbers(dist, "SurfacesList", groups[LI_SURFACE])
-        f.setNumber(dist, "Sampling", 100)
-        sizes.append(threshold(dist, min(h_surface, h)))
+        sizes.append(graded(h_surface, surfaces=groups[LI_SURFACE], sampling=100))
     if tip is not None:
         expr, h_tip = tip
-        rim = f.add("MathEval")
-        f.setString(rim, "F", expr)
-        sizes.append(threshold(rim, min(h_tip, h)))
-    if sizes:
-        smallest = f.add("Min")
-        f.setNumbers(smallest, "FieldsList", sizes)
-        f.setAsBackgroundMesh(smallest)
-    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+        rim = gmsh.model.mesh.field.add("MathEval")
+        gmsh.model.mesh.field.setString(rim, "F", expr)
+        sizes.append(graded(h_tip, field=rim))
+    use_size_fields(sizes)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     gmsh.option.setNumber("Mesh.Algorithm", 6)
     gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay (HXT: 3x faster at 1e6 cells)
@@ -341,6 +325,15 @@ def check_block(block: Sequence[float], centre: Sequence[float], depth: float) -
         )
 
 
+def _feature_centre(
+    block: Sequence[float], centre: Sequence[float] | None, depth: float
+) -> tuple[float, ...]:
+    """The feature centre (default: the middle of the z = 0 face), checked with the block."""
+    centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
+    check_block(block, centre, depth)
+    return centre
+
+
 def _um(values: Sequence[float]) -> list[float]:
     return [v / UM for v in values]
 
@@ -362,8 +355,7 @@ def hemi_ellipsoid(
     growth: float = 0.3,
 ) -> gmshio.MeshData:
     """Block with a hemi-ellipsoidal protrusion (semi-axes radius, radius, depth; metres)."""
-    centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
-    check_block(block, centre, depth)
+    centre = _feature_centre(block, centre, depth)
     if not radius > 0:
         raise InputError(f"parameter radius = {radius:g} is out of range: must be > 0")
     r, d, (cx, cy) = radius / UM, depth / UM, _um(centre)
@@ -389,8 +381,7 @@ def inclined_crack(
     growth: float = 0.3,
 ) -> gmshio.MeshData:
     """Block with an inclined Li-filled crack (metres; ``inclination`` in radians)."""
-    centre = (block[0] / 2, block[1] / 2) if centre is None else tuple(centre)
-    check_block(block, centre, depth)
+    centre = _feature_centre(block, centre, depth)
     check_crack(radius, opening, inclination, depth)
     geo = (_um(centre), radius / UM, opening / UM, inclination, depth / UM)
 
