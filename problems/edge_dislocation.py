@@ -485,25 +485,19 @@ def _march(p: Parameters, model: ChemoMechanics, output: Output) -> dict[str, fl
 def _report(p, msh, ds, sigma, fields) -> dict[str, float]:
     out: dict[str, float] = {}
     y0 = ds[0].position[1]
-    if "c" in fields:
-        lo, hi, xlo, xhi = extremes(fields["c"])
-        out |= {
-            "c_min": lo,
-            "c_min_x": xlo[0],
-            "c_min_y": xlo[1] - y0,
-            "c_max": hi,
-            "c_max_x": xhi[0],
-            "c_max_y": xhi[1] - y0,
+
+    def extremes_at(name: str) -> dict[str, float]:
+        """Minimum and maximum of a field and where (y relative to the first core)."""
+        lo, hi, xlo, xhi = extremes(fields[name])
+        return {
+            f"{name}_{kind}{suffix}": value
+            for kind, v, x in (("min", lo, xlo), ("max", hi, xhi))
+            for suffix, value in (("", v), ("_x", x[0]), ("_y", x[1] - y0))
         }
-    lo, hi, xlo, xhi = extremes(fields["sigma_h"])
-    out |= {
-        "sigma_h_min": lo,
-        "sigma_h_min_x": xlo[0],
-        "sigma_h_min_y": xlo[1] - y0,
-        "sigma_h_max": hi,
-        "sigma_h_max_x": xhi[0],
-        "sigma_h_max_y": xhi[1] - y0,
-    }
+
+    if "c" in fields:
+        out |= extremes_at("c")
+    out |= extremes_at("sigma_h")
     forces = peach_koehler_forces(msh, sigma, ds)
     for i, (fx, fy) in enumerate(forces):
         out[f"pk_fx_{i}"] = fx
