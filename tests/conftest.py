@@ -66,3 +66,22 @@ def run_cli(args: list[str], ranks: int = 1, cwd: Path | None = None, timeout: f
     return subprocess.run(
         cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env, check=False
     )
+
+
+class FailAt:
+    """An Evolution wrapper whose solve fails at the given attempts (forced Newton failure).
+
+    Every other attribute (admissible, accept, reject, set_scheme, monitored, ...) is the wrapped
+    model's.
+    """
+
+    def __init__(self, inner, fail_at):
+        self.inner, self.fail_at, self.calls = inner, set(fail_at), 0
+
+    def solve_step(self, t_new, dt):
+        self.calls += 1
+        its = self.inner.solve_step(t_new, dt)
+        return -1 if self.calls in self.fail_at else its
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)

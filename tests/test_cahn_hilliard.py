@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import ufl
-from conftest import run_cli
+from conftest import FailAt, run_cli
 from dolfinx import mesh
 
 from mpi4py import MPI
@@ -169,31 +169,16 @@ def test_equilibrium_segregation_prescribed_stress(comm):
     assert err < 1e-3
 
 
-class _FailOnce:
-    """An Evolution wrapper whose solve fails at the given attempts (forced Newton failure)."""
-
-    def __init__(self, inner, fail_at):
-        self.inner, self.fail_at, self.calls = inner, set(fail_at), 0
-
-    def solve_step(self, t_new, dt):
-        self.calls += 1
-        its = self.inner.solve_step(t_new, dt)
-        return -1 if self.calls in self.fail_at else its
-
-    def __getattr__(self, name):  # admissible, accept, reject, set_scheme, monitored, ...
-        return getattr(self.inner, name)
-
-
 def test_forced_failure_is_recovered_and_dt_min_stops(comm):
     p = _small(t_end=0.5)
     ref = _model(p, comm)
     march(ref, StepControl(0.01, 1e-6, grow=1.0, rtol=0, atol=0), 0.02)
     model = _model(p, comm)
-    wrapped = _FailOnce(model, fail_at={1})
+    wrapped = FailAt(model, fail_at={1})
     rep = march(wrapped, StepControl(0.02, 1e-6, grow=1.0, rtol=0, atol=0), 0.02)
     assert rep.rejected == 1 and rep.steps == 2
     assert np.allclose(model.w.x.array, ref.w.x.array, rtol=0, atol=1e-9)
-    never = _FailOnce(_model(p, comm), fail_at=set(range(1, 100)))
+    never = FailAt(_model(p, comm), fail_at=set(range(1, 100)))
     with pytest.raises(SolveError, match="dt_min"):
         march(never, StepControl(0.02, 1e-3), 0.5)
 

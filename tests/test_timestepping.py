@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 import ufl
+from conftest import FailAt
 from dolfinx import fem, mesh
 
 from mpi4py import MPI
@@ -239,27 +240,12 @@ def test_spinodal_transient_within_one_percent(comm):
     assert dev < 0.01
 
 
-class _FailAt:
-    """Forwarding wrapper whose solve reports failure at the given attempts."""
-
-    def __init__(self, inner, fail_at):
-        self.inner, self.fail_at, self.calls = inner, set(fail_at), 0
-
-    def solve_step(self, t_new, dt):
-        self.calls += 1
-        its = self.inner.solve_step(t_new, dt)
-        return -1 if self.calls in self.fail_at else its
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
 def test_newton_failure_in_bdf2_is_cut_back_and_dt_min(comm):
     p = _small(t_end=0.2)
     ref = _ch_model(p, comm)
     rep_ref = march(ref, _control(p), p.t_end)
     model = _ch_model(p, comm)
-    wrapped = _FailAt(model, fail_at={6})
+    wrapped = FailAt(model, fail_at={6})
     rep = march(wrapped, _control(p), p.t_end)
     failed = [i for i, r in enumerate(rep.records) if r.rejected]
     assert rep.rejected >= 1 and failed and rep.records[failed[0]].order == 2
