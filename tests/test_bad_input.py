@@ -129,26 +129,26 @@ def _subprocess(case: Case, data: Path, ranks: int, timeout: float):
         pytest.fail(f"{case.id}: no end within {timeout} s (a hang)")
 
 
+def _refused_in_subprocess(case_id: str, data: Path, ranks: int, timeout: float) -> None:
+    """The case run on ``ranks`` ranks exits with status 2, one stderr line, nothing written."""
+    case = BY_ID[case_id]
+    junk = (data / "junk.bin").read_bytes()
+    r = _subprocess(case, data, ranks=ranks, timeout=timeout)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    _check_stderr(case, r.stderr, 0)  # one line in all: on 2 ranks, rank 1 prints nothing
+    _nothing_written(case, data, junk)
+
+
 @pytest.mark.serial
 @pytest.mark.parametrize("case_id", SUBPROCESS)
 def test_case_subprocess(case_id, data):
-    case = BY_ID[case_id]
-    junk = (data / "junk.bin").read_bytes()
-    r = _subprocess(case, data, ranks=1, timeout=120)
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    _check_stderr(case, r.stderr, 0)
-    _nothing_written(case, data, junk)
+    _refused_in_subprocess(case_id, data, ranks=1, timeout=120)
 
 
 @pytest.mark.serial
 @pytest.mark.parametrize("case_id", MPIRUN)
 def test_case_mpirun(case_id, data):
-    case = BY_ID[case_id]
-    junk = (data / "junk.bin").read_bytes()
-    r = _subprocess(case, data, ranks=2, timeout=90)
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    _check_stderr(case, r.stderr, 0)  # one line in all: rank 1 prints nothing
-    _nothing_written(case, data, junk)
+    _refused_in_subprocess(case_id, data, ranks=2, timeout=90)
 
 
 ONE_RANK_FAILS = """
