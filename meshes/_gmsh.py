@@ -41,10 +41,17 @@ __all__ = [
 
 @contextlib.contextmanager
 def session(name: str, comm: MPI.Comm) -> Iterator[bool]:
-    """Initialise gmsh (quiet) on every rank; yields True on rank 0, which builds the model."""
+    """Initialise gmsh (quiet, default options) on every rank; yields True on rank 0.
+
+    Rank 0 builds the model. Every session starts from gmsh's default options, so a mesh
+    does not depend on which builders ran before it in the same process.
+    """
     if not gmsh.isInitialized():
         gmsh.initialize(interruptible=False)
         interrupt.reinstall()  # gmsh's library replaces the SIGTERM handler
+    # Options outlive gmsh.clear(): without this, one builder's settings (algorithm, size
+    # fields from points, threads) would change the next builder's mesh in the same process.
+    gmsh.option.restoreDefaults()
     gmsh.option.setNumber("General.Terminal", 0)
     gmsh.option.setNumber("General.Verbosity", 0)
     gmsh.clear()

@@ -35,7 +35,7 @@ def probe(f: fem.Function | fem.Expression, points: np.ndarray) -> np.ndarray:
     # DOLFINx's collision test (GJK) works to an absolute tolerance (about 1e-9 m), so on a
     # nanometre mesh every nearby candidate "collides": take the candidate in which the point
     # lies deepest, by its reference coordinates (pull-back through the coordinate element).
-    cmap = msh.geometry.cmap
+    cmap = msh.geometry.cmaps[0]
     simplex = msh.topology.cell_type in (mesh.CellType.triangle, mesh.CellType.tetrahedron)
     xg, dofmap, gdim = msh.geometry.x, msh.geometry.dofmaps[0], msh.geometry.dim
     for i in range(len(pts)):
