@@ -28,7 +28,7 @@ test-serial: env
 	timeout 1800 $(PYTEST) tests
 
 test-parallel: env
-	timeout 1800 $(BIN)/mpirun -n 2 $(PYTEST) -m "not serial" tests
+	timeout 2400 sh scripts/test-parallel
 
 test: lint test-serial test-parallel
 
