@@ -117,6 +117,7 @@ def test_vtx_without_output_or_duplicate_names(comm, shared_tmp):
     with pytest.raises(ValueError, match="distinct names"):
         VTXSeries(out, [a, b])
     out.abort()
+    comm.barrier()  # rank 0 removes the staging folder; look only after it has
     assert not (shared_tmp / "dup").exists() or not any((shared_tmp / "dup").iterdir())
 
 
