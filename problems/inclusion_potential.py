@@ -74,6 +74,7 @@ from femcm.fem.postprocess import disk_mean, extremes, field, integrate
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.physics.kinetics import ButlerVolmer
+from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 
 NAME = "inclusion_potential"
@@ -107,6 +108,13 @@ class Parameters(plate.PlateParameters):
     temperature: float = param(T_DEFAULT, "K", "temperature (*assumed*)", gt=0)
     film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
     degree: int = param(2, "1", "polynomial degree of the potential", ge=1, le=3)
+    linear_solver: str = param(
+        "direct",
+        "",
+        "linear solver of each Newton step (iterative: CG + GAMG)",
+        choices=SOLVER_CHOICES,
+        renamed=RENAMED_CHOICES,
+    )
 
     def validate(self) -> None:
         """The plate's checks; a physical temperature; a warning for absurd currents."""
@@ -148,7 +156,7 @@ def estimate(p: Parameters) -> SizeEstimate:
     dofs = lagrange_nodes(cells, p.degree)
     away = plate.estimate_cells(p.width, p.height, 0.0, (), p.mesh_size, p.mesh_size)
     name = "mesh_size" if away >= cells / 2 else "mesh_size_inclusion"
-    return SizeEstimate(name, getattr(p, name), cells, dofs, dofs * BYTES_PER_DOF["direct"])
+    return SizeEstimate(name, getattr(p, name), cells, dofs, dofs * BYTES_PER_DOF[p.linear_solver])
 
 
 def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
@@ -169,7 +177,15 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         top = FixedPotential(tag["top"], p.voltage)
     stats = SolverStats()
     prob = PotentialProblem(
-        msh, ft, kappa, [top, electrode], cell_tags=ct, degree=p.degree, name=NAME, stats=stats
+        msh,
+        ft,
+        kappa,
+        [top, electrode],
+        cell_tags=ct,
+        degree=p.degree,
+        solver=p.linear_solver,
+        name=NAME,
+        stats=stats,
     )
     its = prob.solve()
     stats.time_steps = 1
