@@ -62,361 +62,149 @@ class Case:
     mpi: bool = False
 
 
-def _c(id, kind, problem, word, *sets, channel="cli", mpi=False):
-    return Case(id, kind, channel, problem, word, sets=tuple(sets), mpi=mpi)
-
-
-def _t(id, kind, problem, word, toml):
-    return Case(id, kind, "toml", problem, word, toml=toml)
-
-
-def _a(id, kind, problem, word, api):
-    return Case(id, kind, "api", problem, word, api=api)
-
-
-def _r(id, kind, word, *raw):
-    return Case(id, kind, "raw", "", word, raw=tuple(raw))
-
+CH, IM, IP = "cahn_hilliard", "inclusion_mechanics", "inclusion_potential"
+CH_TOML = "mesh_size = 1e-7\nt_end = 1.0\n"
+VARY = ("study", IM, "--vary")
+NUMPY = '__import__("numpy")'
+OVERLAPPING = "[[1e-4,1e-4,5e-5],[1.5e-4,1e-4,5e-5]]"  # two inclusions that overlap
+C_SWAPPED = ("free_energy=polynomial", "c_alpha=0.7", "c_beta=0.3")  # c_beta below c_alpha
+IM_SETS = tuple(f"--set={s}" for s in IM_COARSE)
 
 _LAMBDA = (
     "(lambda: [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "
     "'catch_warnings'][0]()._module.__builtins__['open']('{PWN}', 'w'))()"
 )
 
-CASES: list[Case] = [
-    # --- the initial expression of cahn_hilliard
-    _c("expr_lambda", "expression", "cahn_hilliard", "initial", *CH_COARSE, f"initial={_LAMBDA}"),
-    _c(
-        "expr_lambda_script",
-        "expression",
-        "cahn_hilliard",
-        "initial",
-        *CH_COARSE,
-        f"initial={_LAMBDA}",
-        channel="script",
-        mpi=True,
-    ),
-    _c("expr_attribute", "expression", "cahn_hilliard", "initial", "initial=().__class__"),
-    _c("expr_dunder", "expression", "cahn_hilliard", "initial", "initial=__import__('os')"),
-    _c("expr_power", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=9**9**9"),
-    _c("expr_div0", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=1/0"),
-    _c("expr_subscript", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=x[5]"),
-    _c("expr_string", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial='abc'"),
-    _c("expr_above_1", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=2.0"),
-    _c("expr_log0", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=log(x)"),
-    _c("expr_syntax", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial=0.5 +"),
-    _c("expr_empty", "expression", "cahn_hilliard", "initial", *CH_COARSE, "initial="),
-    _t(
-        "expr_toml_lambda",
-        "expression",
-        "cahn_hilliard",
-        "initial",
-        'mesh_size = 1e-7\nt_end = 1.0\ninitial = "' + _LAMBDA + '"\n',
-    ),
-    _a("expr_api_lambda", "expression", "cahn_hilliard", "initial", f'{{"initial": "{_LAMBDA}"}}'),
-    # --- mesh files
-    _c(
-        "msh_garbage",
-        "mesh_file",
-        "inclusion_mechanics",
-        "mesh_file",
-        "mesh_file={DATA}/garbage.msh",
-        mpi=True,
-    ),
-    _c("msh_empty", "mesh_file", "inclusion_mechanics", "mesh_file", "mesh_file={DATA}/empty.msh"),
-    _c(
-        "msh_truncated",
-        "mesh_file",
-        "inclusion_mechanics",
-        "mesh_file",
-        "mesh_file={DATA}/truncated.msh",
-    ),
-    _c(
-        "msh_no_groups",
-        "mesh_file",
-        "inclusion_mechanics",
-        "mesh_file",
-        "mesh_file={DATA}/nogroups.msh",
-    ),
-    _c(
-        "msh_3d",
-        "mesh_file",
-        "cahn_hilliard",
-        "mesh_file",
-        *CH_COARSE,
-        "mesh_file={DATA}/box3d.msh",
-    ),
-    _c("msh_directory", "mesh_file", "cahn_hilliard", "mesh_file", *CH_COARSE, "mesh_file={DATA}"),
-    _c(
-        "msh_garbage_ch",
-        "mesh_file",
-        "cahn_hilliard",
-        "mesh_file",
-        *CH_COARSE,
-        "mesh_file={DATA}/garbage.msh",
-    ),
-    _c(
-        "msh_binary_junk",
-        "mesh_file",
-        "cahn_hilliard",
-        "mesh_file",
-        *CH_COARSE,
-        "mesh_file={DATA}/junk.bin",
-    ),
-    _c(
-        "msh_missing",
-        "mesh_file",
-        "inclusion_mechanics",
-        "mesh_file",
-        "mesh_file={DATA}/missing.msh",
-    ),
-    # --- sizes
-    _c(
-        "size_im_mesh",
-        "size",
-        "inclusion_mechanics",
-        "mesh_size",
-        "mesh_size=1e-9",
-        "mesh_size_inclusion=1e-9",
-    ),
-    _c(
-        "size_im_incl",
-        "size",
-        "inclusion_mechanics",
-        "mesh_size_inclusion",
-        "mesh_size_inclusion=1e-10",
-    ),
-    _c(
-        "size_ip_mesh",
-        "size",
-        "inclusion_potential",
-        "mesh_size",
-        "mesh_size=1e-9",
-        "mesh_size_inclusion=1e-9",
-    ),
-    _c("size_ch_mesh", "size", "cahn_hilliard", "mesh_size", "mesh_size=1e-10", mpi=True),
-    _c("size_ch_noise", "size", "cahn_hilliard", "noise_modes", *CH_COARSE, "noise_modes=1e10"),
-    _c("size_im_width", "size", "inclusion_mechanics", "mesh_size", "width=1.0", "height=1.0"),
-    # --- nonsense that was accepted
-    _t(
-        "cross_nan_output_times",
-        "cross",
-        "cahn_hilliard",
-        "output_times",
-        "mesh_size = 1e-7\nt_end = 1.0\noutput_times = [0.5, nan]\n",
-    ),
-    _c(
-        "cross_incl_mesh_size",
-        "cross",
-        "inclusion_mechanics",
-        "mesh_size_inclusion",
-        "mesh_size_inclusion=1e-3",
-    ),
-    _c(
-        "cross_li_thickness",
-        "cross",
-        "inclusion_mechanics",
-        "li_thickness",
-        *IM_COARSE,
-        "li_thickness=1e-12",
-    ),
-    _c(
+# One row a case: (id, channel, problem, word, *arguments); the arguments are the KEY=VALUE
+# sets (cli, script), the lines of the TOML file (toml), the keyword-dict source (api) or the
+# words after ``femcm`` (raw). One list a kind.
+EXPRESSION = [  # the initial expression of cahn_hilliard
+    ("expr_lambda", "cli", CH, "initial", *CH_COARSE, f"initial={_LAMBDA}"),
+    ("expr_lambda_script", "script", CH, "initial", *CH_COARSE, f"initial={_LAMBDA}"),
+    ("expr_attribute", "cli", CH, "initial", "initial=().__class__"),
+    ("expr_dunder", "cli", CH, "initial", "initial=__import__('os')"),
+    ("expr_power", "cli", CH, "initial", *CH_COARSE, "initial=9**9**9"),
+    ("expr_div0", "cli", CH, "initial", *CH_COARSE, "initial=1/0"),
+    ("expr_subscript", "cli", CH, "initial", *CH_COARSE, "initial=x[5]"),
+    ("expr_string", "cli", CH, "initial", *CH_COARSE, "initial='abc'"),
+    ("expr_above_1", "cli", CH, "initial", *CH_COARSE, "initial=2.0"),
+    ("expr_log0", "cli", CH, "initial", *CH_COARSE, "initial=log(x)"),
+    ("expr_syntax", "cli", CH, "initial", *CH_COARSE, "initial=0.5 +"),
+    ("expr_empty", "cli", CH, "initial", *CH_COARSE, "initial="),
+    ("expr_toml_lambda", "toml", CH, "initial", CH_TOML, f'initial = "{_LAMBDA}"\n'),
+    ("expr_api_lambda", "api", CH, "initial", f'{{"initial": "{_LAMBDA}"}}'),
+]
+
+MESH_FILE = [
+    ("msh_garbage", "cli", IM, "mesh_file", "mesh_file={DATA}/garbage.msh"),
+    ("msh_empty", "cli", IM, "mesh_file", "mesh_file={DATA}/empty.msh"),
+    ("msh_truncated", "cli", IM, "mesh_file", "mesh_file={DATA}/truncated.msh"),
+    ("msh_no_groups", "cli", IM, "mesh_file", "mesh_file={DATA}/nogroups.msh"),
+    ("msh_3d", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/box3d.msh"),
+    ("msh_directory", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}"),
+    ("msh_garbage_ch", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/garbage.msh"),
+    ("msh_binary_junk", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/junk.bin"),
+    ("msh_missing", "cli", IM, "mesh_file", "mesh_file={DATA}/missing.msh"),
+]
+
+SIZE = [
+    ("size_im_mesh", "cli", IM, "mesh_size", "mesh_size=1e-9", "mesh_size_inclusion=1e-9"),
+    ("size_im_incl", "cli", IM, "mesh_size_inclusion", "mesh_size_inclusion=1e-10"),
+    ("size_ip_mesh", "cli", IP, "mesh_size", "mesh_size=1e-9", "mesh_size_inclusion=1e-9"),
+    ("size_ch_mesh", "cli", CH, "mesh_size", "mesh_size=1e-10"),
+    ("size_ch_noise", "cli", CH, "noise_modes", *CH_COARSE, "noise_modes=1e10"),
+    ("size_im_width", "cli", IM, "mesh_size", "width=1.0", "height=1.0"),
+]
+
+CROSS = [  # nonsense that was accepted
+    ("cross_nan_output_times", "toml", CH, "output_times", CH_TOML, "output_times = [0.5, nan]\n"),
+    ("cross_incl_mesh_size", "cli", IM, "mesh_size_inclusion", "mesh_size_inclusion=1e-3"),
+    ("cross_li_thickness", "cli", IM, "li_thickness", *IM_COARSE, "li_thickness=1e-12"),
+    (
         "cross_noise_wavelength",
-        "cross",
-        "cahn_hilliard",
+        "cli",
+        CH,
         "noise_wavelength",
         *CH_COARSE,
         "noise_wavelength=1e-300",
     ),
-    _c("cross_dt_min", "cross", "cahn_hilliard", "dt_min", *CH_COARSE, "dt_min=1"),
-    _c(
-        "cross_c_beta",
-        "cross",
-        "cahn_hilliard",
-        "c_beta",
-        *CH_COARSE,
-        "free_energy=polynomial",
-        "c_alpha=0.7",
-        "c_beta=0.3",
-    ),
-    _c("cross_pressure_inf", "cross", "inclusion_mechanics", "pressure", "pressure=1e999"),
-    _c(
-        "cross_temperature",
-        "cross",
-        "inclusion_potential",
-        "temperature",
-        *IP_COARSE,
-        "temperature=1e-300",
-    ),
-    # --- value types and formats
-    _c("value_word", "value", "inclusion_mechanics", "pressure", "pressure=abc"),
-    _c("value_float_degree", "value", "inclusion_mechanics", "degree", "degree=2.5"),
-    _c("value_bool", "value", "cahn_hilliard", "mechanics", "mechanics=maybe"),
-    _c("value_choice", "value", "inclusion_mechanics", "linear_solver", "linear_solver=hypre"),
-    _c("value_tuple_len", "value", "inclusion_mechanics", "inclusions", "inclusions=[[1e-4,1e-4]]"),
-    _c(
-        "value_radius",
-        "value",
-        "inclusion_mechanics",
-        "inclusions",
-        "inclusions=[[1e-4,1e-4,-1e-5]]",
-    ),
-    _c(
-        "value_overlap",
-        "value",
-        "inclusion_potential",
-        "inclusions",
-        "inclusions=[[1e-4,1e-4,5e-5],[1.5e-4,1e-4,5e-5]]",
-        channel="script",
-    ),
-    _c("value_no_equals", "value", "inclusion_mechanics", "--set", "pressure"),
-    _c("value_unknown", "value", "inclusion_mechanics", "bogus", "bogus=1"),
-    _c("value_nu", "value", "inclusion_mechanics", "nu_220", "nu_220=0.7", channel="script"),
-    _c(
-        "value_expr_in_number",
-        "value",
-        "inclusion_mechanics",
-        "pressure",
-        "pressure=__import__('os')",
-    ),
-    _t("toml_invalid", "value", "inclusion_mechanics", "not valid TOML", "pressure = = 1\n"),
-    _t("toml_unknown", "value", "inclusion_mechanics", "bogus", "bogus = 1\n"),
-    _t("toml_type", "value", "inclusion_mechanics", "pressure", 'pressure = "high"\n'),
-    _t("toml_table", "value", "inclusion_mechanics", "solver", "[solver]\ntol = 1\n"),
-    _t("toml_date", "value", "inclusion_mechanics", "pressure", "pressure = 1979-05-27\n"),
-    _a("api_string", "value", "inclusion_mechanics", "pressure", '{"pressure": "abc"}'),
-    _a("api_negative", "value", "inclusion_mechanics", "E_li", '{"E_li": -3.0}'),
-    _a("api_unknown", "value", "inclusion_mechanics", "bogus", '{"bogus": 1}'),
-    _a("api_list_for_float", "value", "inclusion_mechanics", "pressure", '{"pressure": [1, 2]}'),
-    _a(
-        "api_np_int_range",
-        "value",
-        "inclusion_mechanics",
-        "degree",
-        '{"degree": __import__("numpy").int64(7)}',
-    ),
-    _a(
-        "api_np_nan",
-        "value",
-        "inclusion_mechanics",
-        "pressure",
-        '{"pressure": __import__("numpy").float32("nan")}',
-    ),
-    _a(
-        "api_array_shape",
-        "value",
-        "inclusion_mechanics",
-        "inclusions",
-        '{"inclusions": __import__("numpy").ones((2, 2))}',
-    ),
-    # --- files and folders
-    Case(
-        "config_missing",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "missing.toml",
-        raw=("run", "inclusion_mechanics", "--config", "{DATA}/missing.toml"),
-    ),
-    Case(
-        "config_binary",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "junk.bin",
-        raw=("run", "inclusion_mechanics", "--config", "{DATA}/junk.bin"),
-    ),
-    Case(
-        "config_dev_zero",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "/dev/zero",
-        raw=("run", "inclusion_mechanics", "--config", "/dev/zero"),
-    ),
-    Case(
-        "config_directory",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "config file",
-        raw=("run", "inclusion_mechanics", "--config", "{DATA}"),
-    ),
-    Case(
-        "out_is_file",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "junk.bin",
-        raw=(
-            "run",
-            "inclusion_mechanics",
-            *(f"--set={s}" for s in IM_COARSE),
-            "--out",
-            "{DATA}/junk.bin",
-        ),
-    ),
-    Case(
-        "out_unwritable",
-        "files",
-        "raw",
-        "inclusion_mechanics",
-        "/proc/femcm",
-        raw=(
-            "run",
-            "inclusion_mechanics",
-            *(f"--set={s}" for s in IM_COARSE),
-            "--out",
-            "/proc/femcm",
-        ),
-    ),
-    # --- command-line usage
-    _r("unknown_problem", "usage", "valid problems", "run", "no_such_problem"),
-    _r("show_unknown", "usage", "valid problems", "show", "no_such_problem"),
-    _r(
-        "study_ranks0",
-        "usage",
-        "ranks",
-        "study",
-        "inclusion_mechanics",
-        "--vary",
-        "pressure=1e6,2e6",
-        "--ranks",
-        "0",
-    ),
-    _r(
-        "study_workers0",
-        "usage",
-        "workers",
-        "study",
-        "inclusion_mechanics",
-        "--vary",
-        "pressure=1e6,2e6",
-        "--workers",
-        "0",
-    ),
-    _r(
-        "study_vary_empty", "usage", "--vary", "study", "inclusion_mechanics", "--vary", "pressure="
-    ),
-    _r(
-        "study_vary_unknown",
-        "usage",
-        "bogus",
-        "study",
-        "inclusion_mechanics",
-        "--vary",
-        "bogus=1,2",
-    ),
-    _r(
-        "study_vary_bad_value",
-        "usage",
-        "pressure",
-        "study",
-        "inclusion_mechanics",
-        "--vary",
-        "pressure=1e6,abc",
-    ),
+    ("cross_dt_min", "cli", CH, "dt_min", *CH_COARSE, "dt_min=1"),
+    ("cross_c_beta", "cli", CH, "c_beta", *CH_COARSE, *C_SWAPPED),
+    ("cross_pressure_inf", "cli", IM, "pressure", "pressure=1e999"),
+    ("cross_temperature", "cli", IP, "temperature", *IP_COARSE, "temperature=1e-300"),
 ]
+
+VALUE = [  # value types and formats
+    ("value_word", "cli", IM, "pressure", "pressure=abc"),
+    ("value_float_degree", "cli", IM, "degree", "degree=2.5"),
+    ("value_bool", "cli", CH, "mechanics", "mechanics=maybe"),
+    ("value_choice", "cli", IM, "linear_solver", "linear_solver=hypre"),
+    ("value_tuple_len", "cli", IM, "inclusions", "inclusions=[[1e-4,1e-4]]"),
+    ("value_radius", "cli", IM, "inclusions", "inclusions=[[1e-4,1e-4,-1e-5]]"),
+    ("value_overlap", "script", IP, "inclusions", f"inclusions={OVERLAPPING}"),
+    ("value_no_equals", "cli", IM, "--set", "pressure"),
+    ("value_unknown", "cli", IM, "bogus", "bogus=1"),
+    ("value_nu", "script", IM, "nu_220", "nu_220=0.7"),
+    ("value_expr_in_number", "cli", IM, "pressure", "pressure=__import__('os')"),
+    ("toml_invalid", "toml", IM, "not valid TOML", "pressure = = 1\n"),
+    ("toml_unknown", "toml", IM, "bogus", "bogus = 1\n"),
+    ("toml_type", "toml", IM, "pressure", 'pressure = "high"\n'),
+    ("toml_table", "toml", IM, "solver", "[solver]\ntol = 1\n"),
+    ("toml_date", "toml", IM, "pressure", "pressure = 1979-05-27\n"),
+    ("api_string", "api", IM, "pressure", '{"pressure": "abc"}'),
+    ("api_negative", "api", IM, "E_li", '{"E_li": -3.0}'),
+    ("api_unknown", "api", IM, "bogus", '{"bogus": 1}'),
+    ("api_list_for_float", "api", IM, "pressure", '{"pressure": [1, 2]}'),
+    ("api_np_int_range", "api", IM, "degree", f'{{"degree": {NUMPY}.int64(7)}}'),
+    ("api_np_nan", "api", IM, "pressure", f'{{"pressure": {NUMPY}.float32("nan")}}'),
+    ("api_array_shape", "api", IM, "inclusions", f'{{"inclusions": {NUMPY}.ones((2, 2))}}'),
+]
+
+FILES = [  # config and output paths
+    ("config_missing", "raw", IM, "missing.toml", "run", IM, "--config", "{DATA}/missing.toml"),
+    ("config_binary", "raw", IM, "junk.bin", "run", IM, "--config", "{DATA}/junk.bin"),
+    ("config_dev_zero", "raw", IM, "/dev/zero", "run", IM, "--config", "/dev/zero"),
+    ("config_directory", "raw", IM, "config file", "run", IM, "--config", "{DATA}"),
+    ("out_is_file", "raw", IM, "junk.bin", "run", IM, *IM_SETS, "--out", "{DATA}/junk.bin"),
+    ("out_unwritable", "raw", IM, "/proc/femcm", "run", IM, *IM_SETS, "--out", "/proc/femcm"),
+]
+
+USAGE = [  # command-line usage
+    ("unknown_problem", "raw", "", "valid problems", "run", "no_such_problem"),
+    ("show_unknown", "raw", "", "valid problems", "show", "no_such_problem"),
+    ("study_ranks0", "raw", "", "ranks", *VARY, "pressure=1e6,2e6", "--ranks", "0"),
+    ("study_workers0", "raw", "", "workers", *VARY, "pressure=1e6,2e6", "--workers", "0"),
+    ("study_vary_empty", "raw", "", "--vary", *VARY, "pressure="),
+    ("study_vary_unknown", "raw", "", "bogus", *VARY, "bogus=1,2"),
+    ("study_vary_bad_value", "raw", "", "pressure", *VARY, "pressure=1e6,abc"),
+]
+
+TABLE: dict[str, list[tuple[str, ...]]] = {
+    "expression": EXPRESSION,
+    "mesh_file": MESH_FILE,
+    "size": SIZE,
+    "cross": CROSS,
+    "value": VALUE,
+    "files": FILES,
+    "usage": USAGE,
+}
+"""Kind -> its cases, one row each."""
+
+ALSO_MPIRUN = {"expr_lambda_script", "msh_garbage", "size_ch_mesh"}
+"""Cases also run under ``mpirun -n 2`` (one per channel that starts ranks differently)."""
+
+_FIELD = {"cli": "sets", "script": "sets", "toml": "toml", "api": "api", "raw": "raw"}
+
+
+def _case(kind: str, id: str, channel: str, problem: str, word: str, *args: str) -> Case:
+    """One table row as a :class:`Case` (toml and api arguments are joined into one text)."""
+    field = _FIELD[channel]
+    value = args if field in ("sets", "raw") else "".join(args)
+    return Case(id, kind, channel, problem, word, mpi=id in ALSO_MPIRUN, **{field: value})
+
+
+CASES: list[Case] = [_case(kind, *row) for kind, rows in TABLE.items() for row in rows]
+assert list(TABLE) == list(KINDS) and len({c.id for c in CASES}) == len(CASES)
 
 
 def make_inputs(data: Path) -> None:
