@@ -31,10 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, clean_env, mpi, start
+
 sys.path.insert(0, str(REPO / "tests"))
 
-from bad_inputs import CASES, KINDS, Case, api_source, femcm_args, make_inputs  # noqa: E402
+from bad_inputs import CASES, KINDS, Case, api_source, femcm_args, make_inputs
 
 OUTCOMES = ("ok", "vague", "traceback", "hang", "runaway", "accepted", "code ran", "wrote")
 
@@ -59,23 +60,11 @@ def run_case(case: Case, tree: Path, work: Path, timeout: float, ranks: int, mem
         cmd = [py, str(tree / "problems" / f"{case.problem}.py"), *femcm_args(case, data, pwn, out)]
     else:
         cmd = [py, "-m", "femcm", *femcm_args(case, data, pwn, out)]
-    if ranks > 1:
-        cmd = [str(Path(py).with_name("mpirun")), "-n", str(ranks), *cmd]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
-    if tree != REPO:
-        env["PYTHONPATH"] = str(tree)
+    cmd = mpi(cmd, ranks)
+    env = clean_env(**({"PYTHONPATH": str(tree)} if tree != REPO else {}))
     junk_before = (data / "junk.bin").read_bytes()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=work,
-        start_new_session=True,
-        preexec_fn=_limit(mem_gb),
-    )
+    proc = start(cmd, env=env, cwd=work, start_new_session=True, preexec_fn=_limit(mem_gb))
     try:
         _, err = proc.communicate(timeout=timeout)
         hung = False

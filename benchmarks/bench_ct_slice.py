@@ -16,15 +16,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MPIRUN = Path(sys.executable).with_name("mpirun")
+from _common import REPO, run_femcm
 
 PELLET = {
     "synthetic_electrode_rows": 60,
@@ -86,17 +81,8 @@ def run_cli(ranks: int, size: int, physics: str, solver: str) -> dict:
         "linear_solver": solver,
         **PELLET,
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "femcm", "run", "ct_slice", "--out", tmp]
-        for k, v in sets.items():
-            cmd += ["--set", f"{k}={v}"]
-        if ranks > 1:
-            cmd = [str(MPIRUN), "-n", str(ranks), *cmd]
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        result = json.loads((Path(tmp) / "result.json").read_text())
-        result["process_s"] = time.perf_counter() - t
-        return result
+    result, result["process_s"] = run_femcm("ct_slice", sets, ranks)
+    return result
 
 
 def big_slice(size: int, ranks: tuple[int, ...], physics_list: list[str]) -> None:

@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import run_femcm
 
-MPIRUN = Path(sys.executable).with_name("mpirun")
 B = 1.298e-9
 
 
@@ -45,17 +41,8 @@ def run(problem: str, settings: dict, ranks: int = 1) -> tuple[dict, np.ndarray 
         if KEEP is not None:
             tag = "_".join(f"{k}-{v}" for k, v in settings.items()) or "defaults"
             tmp = str(KEEP / f"{problem}_{tag}")
-        cmd = [sys.executable, "-m", "femcm", "run", problem, "--out", tmp]
-        if KEEP is not None:
-            cmd.append("--plot")
-        for k, v in settings.items():
-            cmd += ["--set", f"{k}={v}"]
-        if ranks > 1:
-            cmd = [str(MPIRUN), "-n", str(ranks), *cmd]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        wall = time.perf_counter() - t0
-        res = json.loads((Path(tmp) / "result.json").read_text())
+        extra = ["--plot"] if KEEP is not None else []
+        res, wall = run_femcm(problem, settings, ranks, out=tmp, extra=extra)
         fe = Path(tmp) / "free_energy.csv"
         rows = None
         if fe.exists():

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from _common import run_femcm
 
-MPIRUN = Path(sys.executable).with_name("mpirun")
 CASES = [(20e-6, 4e-6), (10e-6, 2e-6), (5e-6, 1e-6)]
 
 
 def run(ranks: int, h: float, hi: float, solver: str) -> dict:
     """One run; returns its result.json."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "femcm",
-            "run",
-            "inclusion_mechanics",
-            "--out",
-            tmp,
-            "--set",
-            f"mesh_size={h}",
-            "--set",
-            f"mesh_size_inclusion={hi}",
-            "--set",
-            f"linear_solver={solver}",
-        ]
-        if ranks > 1:
-            cmd = [str(MPIRUN), "-n", str(ranks), *cmd]
-        subprocess.run(cmd, check=True, capture_output=True)
-        return json.loads((Path(tmp) / "result.json").read_text())
+    settings = {"mesh_size": h, "mesh_size_inclusion": hi, "linear_solver": solver}
+    return run_femcm("inclusion_mechanics", settings, ranks)[0]
 
 
 def main() -> None:

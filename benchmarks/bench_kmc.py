@@ -13,15 +13,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import run_femcm
 
 from femcm.base.constants import E_CHARGE, K_B
 from femcm.models.kmc import simulate
@@ -29,7 +25,6 @@ from femcm.models.kmc_events import HopProcess, compile_event_loop
 from femcm.models.kmc_lattice import strip_lattice
 from femcm.physics.lattice_gas import equilibrium_occupancy, hop_rate
 
-MPIRUN = Path(sys.executable).with_name("mpirun")
 T = 298.0
 BARRIERS = (0.30 * E_CHARGE, 0.30 * E_CHARGE + K_B * T * math.log(1 / 0.3))
 
@@ -86,15 +81,8 @@ def relaxation(replicas: int = 12, blocks: int = 20, block: int = 250_000) -> No
 
 def full_run(ranks: int) -> dict:
     """The problem with its defaults; returns result.json."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "femcm", "run", "ion_occupancy_kmc", "--out", tmp]
-        if ranks > 1:
-            cmd = [str(MPIRUN), "-n", str(ranks), *cmd]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        out = json.loads((Path(tmp) / "result.json").read_text())
-        out["elapsed"] = time.perf_counter() - t0
-        return out
+    out, out["elapsed"] = run_femcm("ion_occupancy_kmc", ranks=ranks)
+    return out
 
 
 def main(argv=None) -> None:
