@@ -125,18 +125,29 @@ def _tags(value: int | Sequence[int], owner: str) -> tuple[int, ...]:
 
 
 @dataclasses.dataclass(frozen=True)
-class AppliedCurrent:
-    """Galvanostatic piece: current density (A/m²) flowing into the domain through ``tags``."""
+class _Piece:
+    """What every piece shares: ``tags`` checked and made a tuple, its float fields finite.
+
+    The defaults fit a piece without kinetics: no film, no temperature, φ left free.
+    """
 
     tags: tuple[int, ...]
-    current_density: float
     fixes_potential = False
     film_resistance = 0.0
     temperature = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", _tags(self.tags, "AppliedCurrent"))
-        check_range("current_density", self.current_density)
+        object.__setattr__(self, "tags", _tags(self.tags, type(self).__name__))
+        for f in dataclasses.fields(self):
+            if f.type == "float":
+                check_range(f.name, getattr(self, f.name))
+
+
+@dataclasses.dataclass(frozen=True)
+class AppliedCurrent(_Piece):
+    """Galvanostatic piece: current density (A/m²) flowing into the domain through ``tags``."""
+
+    current_density: float
 
     def terms(self, ctx: Context) -> Terms:
         """−∫ i_app v ds."""
@@ -145,18 +156,11 @@ class AppliedCurrent:
 
 
 @dataclasses.dataclass(frozen=True)
-class FixedPotential:
+class FixedPotential(_Piece):
     """Potentiostatic piece: φ = ``potential`` (V) on ``tags``."""
 
-    tags: tuple[int, ...]
     potential: float
     fixes_potential = True
-    film_resistance = 0.0
-    temperature = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", _tags(self.tags, "FixedPotential"))
-        check_range("potential", self.potential)
 
     def terms(self, ctx: Context) -> Terms:
         """φ = V, a Dirichlet condition."""
@@ -164,21 +168,18 @@ class FixedPotential:
 
 
 @dataclasses.dataclass(frozen=True)
-class Electrode:
+class Electrode(_Piece):
     """Butler–Volmer piece against a metal at ``potential`` φ_s (V), equilibrium U_eq (V)."""
 
-    tags: tuple[int, ...]
     kinetics: ButlerVolmer
     potential: float = 0.0
     equilibrium_potential: float = 0.0
     fixes_potential = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tags", _tags(self.tags, "Electrode"))
         if not isinstance(self.kinetics, ButlerVolmer):
             raise InputError(f"Electrode.kinetics = {self.kinetics!r} must be a ButlerVolmer")
-        check_range("potential", self.potential)
-        check_range("equilibrium_potential", self.equilibrium_potential)
+        super().__post_init__()
 
     @property
     def film_resistance(self) -> float:
