@@ -27,7 +27,6 @@ from mpi4py import MPI
 from femcm.physics.dislocation import Dislocation, DislocationEigenstrain, peach_koehler
 
 __all__ = [
-    "cell_averages",
     "cell_projection",
     "cell_quadrature",
     "core_averaged_stress",
@@ -97,24 +96,6 @@ def cell_quadrature(
     return out
 
 
-def cell_averages(
-    msh: mesh.Mesh,
-    f: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    length: float,
-    resolution: float = 0.5,
-    degree: int = QUADRATURE_DEGREE,
-) -> np.ndarray:
-    """Cell averages of f(x, y) over every local cell (owned and ghost), in cell order.
-
-    ``length`` is the scale on which f varies (the core width for W).
-    """
-    verts = _cell_vertices(msh)
-    avg = np.empty(len(verts))
-    for cells, x, w in cell_quadrature(msh, length, resolution, degree):
-        avg[cells] = f(x[..., 0], x[..., 1]) @ w
-    return avg
-
-
 def cell_projection(
     msh: mesh.Mesh,
     f: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -133,11 +114,11 @@ def cell_projection(
     V = fem.functionspace(msh, ("DG", degree))
     out = fem.Function(V, name=name)
     dofs = V.dofmap.list
-    if degree == 0:
-        out.x.array[dofs[:, 0]] = cell_averages(msh, f, length, resolution)
-        return out
     basis = V.ufl_element().basix_element
     for cells, x, w in cell_quadrature(msh, length, resolution):
+        if degree == 0:  # the weights sum to one: the cell averages
+            out.x.array[dofs[cells, 0]] = f(x[..., 0], x[..., 1]) @ w
+            continue
         ref = _reference_rule(_level(x, w), QUADRATURE_DEGREE)[0]
         phi = basis.tabulate(0, ref)[0, :, :, 0]  # (nq, ndofs)
         mass = phi.T @ (w[:, None] * phi)
