@@ -5,17 +5,20 @@ or a coarser quick setting where the default run takes minutes), one process eac
 ``results/gallery/NAME``; copies the PNGs downscaled to at most ``WIDTH`` pixels wide into
 ``docs/gallery/NAME-FIELD.png``; writes ``docs/gallery.md`` (pictures, settings, wall time,
 reported figures) and ``docs/figures.md`` (each problem beside the paper figure it
-reproduces). Exit status 1 if any run failed (the others are still written).
+reproduces). What each problem's entry says (paper figure, preferred figures, quick settings)
+is in ``scripts/gallery.toml``. Exit status 1 if any run failed (the others are still written).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from PIL import Image
@@ -24,75 +27,41 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 WIDTH = 600
 
-SETTINGS: dict[str, list[str]] = {
-    "inclusion_mechanics": [],
-    "inclusion_potential": [],
-    "thick_cylinder": [],
-    "cahn_hilliard": [],
-    "edge_dislocation": [],
-    "heterointerface": ["t_end=1e-5"],  # quick: the default (5e-5 s) takes > 7 min
-    "spallation_current": [],
-    "pore_pressure": [],
-    "ct_slice": [],
-    "ion_occupancy_kmc": [],
-}
-"""``--set`` options per problem (empty: the problem's defaults)."""
 
-FIGURES: dict[str, tuple[str, str, list[str]]] = {
-    "inclusion_mechanics": (
-        "[D] mechanics model",
-        "σ_h and von Mises around 230-phase inclusions under 1 MPa stack pressure",
-        ["inclusion_0_von_mises_ratio", "inclusion_0_sigma_h_ratio", "llzo_von_mises_max"],
-    ),
-    "inclusion_potential": (
-        "[D] electrochemical model",
-        "current focusing around the lower-conductivity 230 inclusions",
-        ["cell_voltage", "inclusion_0_current_max_ratio", "inclusion_0_current_inside_ratio"],
-    ),
-    "ion_occupancy_kmc": (
-        "[D] Fig. 3b",
-        "Li-ion occupancy map and profile across a secondary-phase strip of higher barrier",
-        ["occupancy_ratio", "occupancy_ratio_closed_form", "occupancy_bulk_mean"],
-    ),
-    "edge_dislocation": (
-        "[C] Fig. 8",
-        "Li enriched on the tensile side of an edge dislocation, depleted on the compressive side",
-        ["c_max", "c_max_y", "c_min", "c_min_y", "sigma_h_max"],
-    ),
-    "heterointerface": (
-        "[C] Fig. 6",
-        "interdiffusion across LLZO/Li; narrower zone with misfit dislocations",
-        [],
-    ),
-    "spallation_current": (
-        "[S] Fig. 1e",
-        "current focusing at a Li-filled spallation crack / protrusion",
-        ["field_enhancement", "current_ratio", "peak_to_mean"],
-    ),
-    "pore_pressure": (
-        "[S] sub-surface plating",
-        "stress around an over-filled pore",
-        ["li_pressure", "max_principal", "overfill_at_fracture"],
-    ),
-    "ct_slice": (
-        "[H] Fig. 6",
-        "stack-pressure stress and potential in a segmented CT slice with Li-filled cracks",
-        ["von_mises_ratio", "field_enhancement_max", "kappa_eff_ratio", "li_filling"],
-    ),
-    "cahn_hilliard": (
-        "generic ([C]'s model without dislocations)",
-        "phase separation",
-        ["c_min", "c_max", "binodal_low", "steps", "free_energy_total"],
-    ),
-    "thick_cylinder": ("Lamé (verification)", "thick-walled cylinder under pressure", []),
-}
-"""Problem -> (paper figure, what the figure shows, preferred reported figures)."""
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A problem's gallery entry (one table of ``scripts/gallery.toml``)."""
+
+    figure: str = ""
+    """The paper figure the problem reproduces."""
+    shows: str = ""
+    """What that figure shows."""
+    scalars: tuple[str, ...] = ()
+    """Reported figures listed first in the tables."""
+    settings: tuple[str, ...] = ()
+    """``--set`` options of the gallery run (empty: the problem's defaults)."""
+
+
+def _load(path: Path) -> dict[str, Entry]:
+    table = tomllib.loads(path.read_text())
+    return {
+        name: Entry(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+        for name, fields in table.items()
+    }
+
+
+ENTRIES = _load(Path(__file__).with_name("gallery.toml"))
+
+
+def entry(name: str) -> Entry:
+    """The gallery entry of a problem (an empty one for a problem not listed)."""
+    return ENTRIES.get(name, Entry())
 
 
 def run(name: str, out: Path, timeout: float) -> dict:
     """One problem with --plot; returns its result.json (or an ``error`` entry)."""
     cmd = [sys.executable, "-m", "femcm", "run", name, "--plot", "--out", str(out)]
-    for s in SETTINGS.get(name, []):
+    for s in entry(name).settings:
         cmd += ["--set", s]
     env = {**os.environ, "PYVISTA_OFF_SCREEN": "true"}
     t0 = time.perf_counter()
@@ -130,7 +99,7 @@ def _fmt(v) -> str:
 
 def _scalars(name: str, result: dict, n: int = 6) -> list[tuple[str, object]]:
     scalars = result.get("scalars", {})
-    keys = [k for k in FIGURES.get(name, ("", "", []))[2] if k in scalars]
+    keys = [k for k in entry(name).scalars if k in scalars]
     keys += [k for k in scalars if k not in keys][: max(0, n - len(keys))]
     return [(k, scalars[k]) for k in keys]
 
@@ -146,7 +115,7 @@ def write_gallery(results: dict[str, dict], pictures: dict[str, list[str]]) -> N
     ]
     for name, result in results.items():
         lines += [f"## `{name}`", ""]
-        sets = " ".join(f"--set {s}" for s in SETTINGS.get(name, [])) or "(defaults)"
+        sets = " ".join(f"--set {s}" for s in entry(name).settings) or "(defaults)"
         lines += [f"`femcm run {name} --plot {sets}`".replace(" (defaults)", ""), ""]
         if "error" in result:
             lines += [f"**Run failed:** {result['error']}", ""]
@@ -180,7 +149,7 @@ def write_figures(results: dict[str, dict]) -> None:
         "|---|---|---|---|",
     ]
     for name, result in results.items():
-        fig, what, _ = FIGURES.get(name, ("", "", []))
+        fig, what = entry(name).figure, entry(name).shows
         if "error" in result:
             ours = f"run failed: {result['error']}"
         else:
