@@ -19,7 +19,7 @@ from mpi4py import MPI
 from femcm.base import interrupt, runinfo
 from femcm.base.errors import InputError
 
-__all__ = ["check_msh", "inspect_msh", "read_msh"]
+__all__ = ["inspect_msh", "read_msh"]
 
 
 def inspect_msh(path: str | Path, gdim: int = 2, groups: Iterable[str] = ()) -> str | None:
@@ -74,20 +74,6 @@ def inspect_msh(path: str | Path, gdim: int = 2, groups: Iterable[str] = ()) -> 
             gmsh.finalize()
 
 
-def check_msh(
-    path: str | Path,
-    comm: MPI.Comm,
-    parameter: str = "mesh_file",
-    gdim: int = 2,
-    groups: Iterable[str] = (),
-) -> None:
-    """Check the file on rank 0 and raise the same one-line InputError on every rank."""
-    verdict = inspect_msh(path, gdim, groups) if comm.rank == 0 else None
-    verdict = comm.bcast(verdict, root=0)
-    if verdict:
-        raise InputError(f"parameter {parameter} = {str(path)!r} {verdict}")
-
-
 def read_msh(
     path: str | Path,
     comm: MPI.Comm,
@@ -95,19 +81,24 @@ def read_msh(
     gdim: int = 2,
     groups: Iterable[str] = (),
 ) -> gmshio.MeshData:
-    """:func:`check_msh`, then the collective read (``dolfinx.io.gmsh.model_to_mesh``).
+    """The file checked on rank 0, then read collectively (``dolfinx.io.gmsh.model_to_mesh``).
 
-    Like ``dolfinx.io.gmsh.read_from_msh``, but quiet, and keeping gmsh initialised the way
-    femcm does (not interruptible: SIGINT/SIGTERM stay with :mod:`femcm.base.interrupt`).
+    If :func:`inspect_msh` finds the file unfit, every rank raises the same one-line
+    ``InputError`` naming ``parameter``. Like ``dolfinx.io.gmsh.read_from_msh``, but quiet, and
+    keeping gmsh initialised the way femcm does (not interruptible: SIGINT/SIGTERM stay with
+    :mod:`femcm.base.interrupt`).
     """
     with runinfo.timed("mesh"):  # the ``mesh`` timing of result.json
-        return _read_msh(path, comm, parameter, gdim, groups)
+        verdict = inspect_msh(path, gdim, groups) if comm.rank == 0 else None
+        verdict = comm.bcast(verdict, root=0)
+        if verdict:
+            raise InputError(f"parameter {parameter} = {str(path)!r} {verdict}")
+        return _read_msh(path, comm, gdim)
 
 
-def _read_msh(path, comm, parameter, gdim, groups) -> gmshio.MeshData:
+def _read_msh(path: str | Path, comm: MPI.Comm, gdim: int) -> gmshio.MeshData:
     import gmsh
 
-    check_msh(path, comm, parameter, gdim, groups)
     if comm.rank != 0:
         return gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=gdim)
     started = _start_gmsh()
