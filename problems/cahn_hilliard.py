@@ -96,9 +96,10 @@ from femcm.physics.materials import Isotropic
 from femcm.solvers.bounds import Bounds
 from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
-from femcm.solvers.timestepping import StepControl, march
+from femcm.solvers.timestepping import StepControl
 
 NAME = "cahn_hilliard"
+CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,10 +379,11 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         order=p.time_order,
         max_ratio=p.max_ratio,
     )
-    rep = march(
+    rep = output.checkpoints.march(
         model,
         control,
         p.t_end,
+        series={"free_energy": rows},
         output_times=p.output_times,
         on_output=write,
         on_step=lambda t, dt, its: record(t),

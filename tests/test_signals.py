@@ -1,7 +1,8 @@
 """SIGINT/SIGTERM end runs promptly and cleanly; stale staging is removed; quiet broken pipes.
 
 Each run goes into an ``OUT`` that already holds a previous ``result.json``: after the signal
-``OUT`` must hold exactly that file again (staging removed, previous result intact), the exit
+``OUT`` must hold exactly that file again (staging removed, previous result intact; a
+time-dependent run adds its checkpoint, written at the signal), the exit
 status must be 130 (SIGINT) or 143 (SIGTERM), stderr one line "interrupted", and PETSc's error
 banner must not appear. The signal is sent once the run is inside the time stepping (a
 ``step`` progress line with ``-v``), or, for the watchdog, while gmsh is meshing.
@@ -9,6 +10,7 @@ banner must not appear. The signal is sent once the run is inside the time stepp
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -69,13 +71,13 @@ def _interrupt(proc: subprocess.Popen, sig: int) -> tuple[float, str]:
     return time.monotonic() - t0, err
 
 
-def _check(out: Path, proc, dt: float, err: str, sig: int) -> None:
+def _check(out: Path, proc, dt: float, err: str, sig: int, kept=("result.json",)) -> None:
     assert proc.returncode == 128 + sig, (proc.returncode, err)
     assert dt < PROMPT, dt
     assert "PETSC ERROR" not in err and "Traceback" not in err, err
     name = signal.Signals(sig).name
     assert err.strip().splitlines()[-1] == f"femcm: error: interrupted ({name})", err
-    assert sorted(p.name for p in out.iterdir()) == ["result.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(kept)
     assert (out / "result.json").read_text() == PREVIOUS
 
 
@@ -90,7 +92,9 @@ def test_time_dependent_run(tmp_path, sig, ranks):
     proc = _start([*CH, "--out", str(out)], ranks)
     _wait_for(proc, "step 3")
     dt, err = _interrupt(proc, sig)
-    _check(out, proc, dt, err, sig)
+    _check(out, proc, dt, err, sig, kept=("checkpoint", "result.json"))
+    header = json.loads((out / "checkpoint" / "checkpoint.json").read_text())
+    assert header["reason"] == "signal" and header["march"]["steps"] >= 3, header
 
 
 def test_while_meshing(tmp_path):

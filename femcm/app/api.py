@@ -24,12 +24,14 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femcm.app import guards
+from femcm.app.checkpoint import DEFAULT_EVERY, Checkpoints, read_parameters
 from femcm.app.output import Output
 from femcm.app.params import ParameterInfo, ParameterSet
 from femcm.app.result import Result
 from femcm.app.timings import Stopwatch
 from femcm.app.vtx import vtx_fields, write_vtx
 from femcm.base import interrupt, runinfo
+from femcm.base.errors import InputError
 from femcm.base.log import logger
 
 __all__ = ["parameters", "problem_module", "problems", "run", "run_module", "summary"]
@@ -72,6 +74,8 @@ def run(
     plot: bool = False,
     *,
     max_dofs: float | None = None,
+    restart: str | os.PathLike | None = None,
+    checkpoint_every: int = DEFAULT_EVERY,
     **params: Any,
 ) -> Result:
     """Solve problem ``name`` with parameter overrides (SI units) and return its :class:`Result`.
@@ -83,12 +87,44 @@ def run(
         plot: also write PNG pictures of the main fields into ``out``.
         max_dofs: refuse (``InputError``) a run estimated above this many DOFs; runs
             estimated above the machine's available memory are always refused.
+        restart: continue a time-dependent run from the checkpoint in this folder (an
+            earlier ``out``, or its ``checkpoint`` subfolder); its parameters are the default
+            and ``params`` may change only :data:`femcm.app.checkpoint.MAY_CHANGE`.
+        checkpoint_every: accepted steps between checkpoints into ``out/checkpoint`` (time-
+            dependent problems; also written at the end, on a failed solve and on a signal).
         **params: parameter overrides (NumPy scalars and arrays welcome); an unknown keyword
             raises ``ValueError`` (``InputError``).
     """
     mod = problem_module(name)
-    p = mod.Parameters.create(params)
-    return run_module(mod, p, out=out, comm=comm, plot=plot, max_dofs=max_dofs)
+    comm = MPI.COMM_WORLD if comm is None else comm
+    p = mod.Parameters.create(restart_parameters(mod, restart, comm) | params)
+    return run_module(
+        mod, p, out=out, comm=comm, plot=plot, max_dofs=max_dofs, restart=restart,
+        checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+
+
+def restart_parameters(
+    mod: ModuleType, restart: str | os.PathLike | None, comm: MPI.Comm
+) -> dict[str, Any]:
+    """The parameters of the checkpoint behind ``restart`` ({} without one); checked."""
+    if restart is None:
+        return {}
+    _check_restartable(mod)
+    problem, saved = read_parameters(restart, comm)
+    if problem != mod.NAME:
+        raise InputError(f"--restart {str(restart)!r}: the checkpoint is of problem {problem!r}")
+    return saved
+
+
+def _check_restartable(mod: ModuleType) -> None:
+    """Refuse ``--restart`` for a problem without checkpoints (one line)."""
+    if not getattr(mod, "CHECKPOINTS", False):
+        names = [n for n in problems() if getattr(problem_module(n), "CHECKPOINTS", False)]
+        raise InputError(
+            f"--restart: problem {mod.NAME!r} is not time-dependent (restart applies to: "
+            f"{', '.join(names)})"
+        )
 
 
 def run_module(
@@ -98,6 +134,8 @@ def run_module(
     comm: MPI.Comm | None = None,
     plot: bool = False,
     max_dofs: float | None = None,
+    restart: str | os.PathLike | None = None,
+    checkpoint_every: int = DEFAULT_EVERY,
 ) -> Result:
     """Run a problem module with validated parameters; stage output and commit on success.
 
@@ -108,6 +146,8 @@ def run_module(
     from the failing rank, exit status 2/3/130/143, never a hang.
     """
     comm = MPI.COMM_WORLD if comm is None else comm
+    if restart is not None:
+        _check_restartable(mod)
     estimate = getattr(mod, "estimate", None)
     est = estimate(p) if estimate is not None else None  # None: not known (e.g. a mesh file)
     if est is not None:
@@ -125,6 +165,8 @@ def run_module(
     with interrupt.on_abandon(discard):
         try:
             output = Output(out, comm)
+            folder = None if output.out is None else output.out / "checkpoint"
+            output.checkpoints = Checkpoints(comm, mod.NAME, p, folder, restart, checkpoint_every)
             logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
             sol = mod.solve(p, comm, output)
             sol.stats.wall_time_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
@@ -160,7 +202,10 @@ def run_module(
                         for fname, draw in sol.charts.items():
                             draw(output.path(fname))
             result.timings = comm.bcast(watch.block(), root=0)
-            output.commit(result.as_json())
+            doc = result.as_json()
+            if getattr(mod, "CHECKPOINTS", False):
+                doc["checkpoint"] = output.checkpoints.summary()
+            output.commit(doc)
         except BaseException as exc:
             interrupt.quiet()
             if not guards.all_failed(failures):

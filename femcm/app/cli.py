@@ -23,6 +23,7 @@ from typing import Any
 from mpi4py import MPI
 
 from femcm.app import api, guards, study
+from femcm.app.checkpoint import DEFAULT_EVERY
 from femcm.app.guards import EXIT_BAD_INPUT, EXIT_INTERNAL
 from femcm.base import interrupt, runinfo
 from femcm.base.errors import InputError
@@ -58,6 +59,20 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="mesh cache folder, or 'off' (default: ~/.cache/femcm/meshes or $FEMCM_MESH_CACHE)",
+    )
+    p.add_argument(
+        "--restart",
+        type=Path,
+        metavar="DIR",
+        help="continue a time-dependent run from DIR/checkpoint (output default: DIR)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=DEFAULT_EVERY,
+        metavar="N",
+        help=f"accepted steps between checkpoints (default {DEFAULT_EVERY}; 0: only at the end, "
+        "on a failed solve and on SIGTERM/SIGINT)",
     )
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="progress on rank 0 (-v), debug (-vv)"
@@ -116,6 +131,9 @@ def _overrides(name: str, args: argparse.Namespace) -> dict[str, Any]:
         values[key.strip()] = P.parse_value(key.strip(), text)
     if args.max_dofs is not None and not (math.isfinite(args.max_dofs) and args.max_dofs >= 1):
         raise InputError(f"--max-dofs {args.max_dofs:g} is out of range: must be >= 1")
+    if args.checkpoint_every < 0:
+        n = args.checkpoint_every
+        raise InputError(f"--checkpoint-every {n} is out of range: must be >= 0")
     return values
 
 
@@ -143,12 +161,17 @@ def _run(name: str, args: argparse.Namespace) -> int:
     runinfo.set_mesh_cache(args.mesh_cache)
     try:
         mod = api.problem_module(name)
-        params = mod.Parameters.create(_overrides(name, args))
-        out = args.out if args.out is not None else Path("results") / name
+        overrides = _overrides(name, args)
+        saved = api.restart_parameters(mod, args.restart, MPI.COMM_WORLD)
+        params = mod.Parameters.create(saved | overrides)
+        out = args.out if args.out is not None else _default_out(name, args.restart)
     except (ValueError, TypeError) as exc:
         return _fail(EXIT_BAD_INPUT, str(exc).strip().splitlines()[0])
     try:
-        res = api.run_module(mod, params, out=out, plot=args.plot, max_dofs=args.max_dofs)
+        res = api.run_module(
+            mod, params, out=out, plot=args.plot, max_dofs=args.max_dofs, restart=args.restart,
+            checkpoint_every=args.checkpoint_every,
+        )  # fmt: skip
     except BaseException as exc:  # every rank: api.run_module ends the job on one-rank errors
         return _failed(exc)
     if MPI.COMM_WORLD.rank == 0:
@@ -159,6 +182,13 @@ def _run(name: str, args: argparse.Namespace) -> int:
         for k, v in res.scalars.items():
             print(f"  {k:40s} {v: .10g}")
     return 0
+
+
+def _default_out(name: str, restart: Path | None) -> Path:
+    """results/NAME, or the run folder of the checkpoint a restart continues."""
+    if restart is None:
+        return Path("results") / name
+    return restart.parent if restart.name == "checkpoint" else restart
 
 
 def run_main(name: str, argv: Sequence[str] | None = None) -> int:

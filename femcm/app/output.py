@@ -153,6 +153,8 @@ class Output:
         self.out = None if out is None else Path(out).absolute()
         self.stage: Path | None = None
         self._writers: list[FieldWriter] = []
+        self.checkpoints: Any = None
+        """The run's :class:`femcm.app.checkpoint.Checkpoints` (set by ``run_module``)."""
         if self.out is None:
             return
         stage = None

@@ -22,6 +22,14 @@ Three things make the end prompt and clean:
   registered cleanups (:func:`on_abandon`: the staging folder), prints the one line and ends
   the process with 128 + signal.
 - A second signal while cleaning up ends the process the same way at once.
+
+Under MPI an exception raised at once on one rank leaves the others waiting in a collective
+call, so nothing collective (a checkpoint) can be written any more. Within :func:`deferred`
+(a time-step loop that writes checkpoints) the handler therefore only *records* the signal;
+the loop asks every rank at the end of each step (:func:`pending`, reduced over the ranks),
+writes its checkpoint and raises :class:`Interrupted` everywhere at the same point. A step
+that takes longer than :data:`DEFER_LIMIT` seconds after the signal is interrupted as above;
+a second signal ends the process at once.
 """
 
 from __future__ import annotations
@@ -35,10 +43,13 @@ import time
 from collections.abc import Callable, Iterator
 
 __all__ = [
+    "DEFER_LIMIT",
     "GRACE",
     "REPEAT",
     "Interrupted",
     "check",
+    "deferred",
+    "deferring",
     "handling",
     "on_abandon",
     "pending",
@@ -53,6 +64,12 @@ REPEAT = 0.1
 GRACE = 1.0
 """Seconds the watchdog gives the main thread to react to a signal before ending the process."""
 
+DEFER_LIMIT = 20.0
+"""Seconds a signal is held back within :func:`deferred` before it interrupts the step."""
+
+DEFER_GRACE = 10.0
+"""Within :func:`deferred`: seconds the watchdog waits for the main thread (a long C call)."""
+
 OTHER_RANKS_WAIT = 4.0
 """Seconds a rank other than 0 waits for rank 0 to end the job before it ends it itself."""
 
@@ -60,6 +77,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _pending: int | None = None
 _repeating = False
+_deferring = False
 _active = False
 _handled = threading.Event()
 _cleanups: list[Callable[[], None]] = []
@@ -102,9 +120,54 @@ def quiet() -> None:
 
 
 def check() -> None:
-    """Raise :class:`Interrupted` if a signal was received (call it in retry loops)."""
-    if _pending is not None:
+    """Raise :class:`Interrupted` if a signal was received (call it in retry loops).
+
+    A no-op while the signal is held back (:func:`deferred`): the loop asks all ranks.
+    """
+    if _pending is not None and not (_deferring and not _repeating):
         raise Interrupted(_pending)
+
+
+def deferring() -> bool:
+    """Whether signals are being held back for a collective stop (:func:`deferred`)."""
+    return _deferring
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block, SIGINT/SIGTERM are recorded, not raised (see the module notes).
+
+    Only where :func:`handling` is active (the command line, the problem scripts); elsewhere
+    the block runs unchanged.
+    """
+    global _deferring
+    if not _active or _deferring:
+        yield
+        return
+    _deferring = True
+    try:
+        yield
+    except BaseException:
+        _deferring = False
+        _cancel_limit()  # the loop stopped (on the signal or otherwise): no late raise
+        raise
+    _deferring = False
+    if _pending is not None and not _repeating:  # arrived during the last step: raise now
+        _start_repeating()
+        raise Interrupted(_pending)
+
+
+def _cancel_limit() -> None:
+    if _pending is not None and not _repeating:
+        with contextlib.suppress(ValueError):
+            signal.setitimer(signal.ITIMER_REAL, 0.0)
+
+
+def _start_repeating(delay: float = REPEAT) -> None:
+    global _repeating
+    _repeating = True
+    signal.signal(signal.SIGALRM, _again)
+    signal.setitimer(signal.ITIMER_REAL, delay, REPEAT)
 
 
 @contextlib.contextmanager
@@ -127,12 +190,22 @@ def _handler(signum: int, frame: object) -> None:
     _handled.set()
     if _pending is not None and not _repeating:
         _abandon(signum)  # a second signal while cleaning up
+    if _pending is None and _deferring:
+        _pending = signum  # held back: the time-step loop stops all ranks together
+        signal.signal(signal.SIGALRM, _limit)
+        signal.setitimer(signal.ITIMER_REAL, DEFER_LIMIT)
+        return
     if _pending is None:
         _pending = signum
-        _repeating = True
-        signal.signal(signal.SIGALRM, _again)
-        signal.setitimer(signal.ITIMER_REAL, REPEAT, REPEAT)
+        _start_repeating()
     raise Interrupted(_pending)
+
+
+def _limit(signum: int, frame: object) -> None:
+    """The held-back signal waited :data:`DEFER_LIMIT` seconds: interrupt as usual."""
+    if _pending is not None and not _repeating:
+        _start_repeating()
+        raise Interrupted(_pending)
 
 
 def _again(signum: int, frame: object) -> None:
@@ -175,7 +248,7 @@ def _watch(fd: int) -> None:
         signum = data[0]
         if signum not in SIGNALS:
             continue
-        if not _handled.wait(GRACE):
+        if not _handled.wait(DEFER_GRACE if _deferring else GRACE):
             _abandon(signum)  # the main thread is stuck in C code
         _handled.clear()
 

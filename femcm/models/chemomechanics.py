@@ -234,6 +234,19 @@ class ChemoMechanics:
         """Owned c values of the current state (the error-controlled unknown)."""
         return self.w.x.array[self._owned_c].copy()
 
+    def monitored_coordinates(self) -> np.ndarray:
+        """Coordinates (m) of the nodes of :meth:`monitored`, shape (n, 3)."""
+        Vc, cmap = self._collapsed[0]
+        n_owned = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
+        return Vc.tabulate_dof_coordinates()[cmap < n_owned]
+
+    def state(self) -> dict[str, fem.Function]:
+        """The last accepted state and the one before it: all that a restart needs.
+
+        After setting them (a restart), call :meth:`reject` to make the current state match.
+        """
+        return {"w_n": self.w_n, "w_nm1": self.w_nm1}
+
     def monitored_weights(self) -> np.ndarray:
         """Lumped-mass weights of :meth:`monitored` (m^d / L^d)."""
         return self._weights

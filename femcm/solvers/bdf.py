@@ -112,6 +112,13 @@ class History:
         amplitude = math.sqrt(max(m2 - m1 * m1, 0.0))  # RMS deviation of c from its mean
         return math.sqrt(ee) / (self.atol + self.rtol * amplitude)
 
+    def restore(self, ts: list[float], cs: list[np.ndarray]) -> None:
+        """Replace the history by saved times and values (a restart)."""
+        if len(ts) != len(cs) or not ts:
+            raise ValueError("a history needs as many values as times, at least one")
+        self.ts = collections.deque(ts, maxlen=3)
+        self.cs = collections.deque(cs, maxlen=3)
+
     def push(self, t: float, c: np.ndarray) -> None:
         """Record an accepted state."""
         self.ts.append(t)

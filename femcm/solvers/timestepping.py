@@ -39,7 +39,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+
+from mpi4py import MPI
 
 from femcm.base import interrupt
 from femcm.base.errors import SolveError, check_range
@@ -53,12 +54,14 @@ from femcm.solvers.bdf import (
     step_factor,
 )
 from femcm.solvers.evolution import Change, Evolution, MultistepEvolution
+from femcm.solvers.march_state import MarchReport, MarchState, StepRecord
 
 __all__ = [
     "BACKWARD_EULER",
     "Change",
     "Evolution",
     "MarchReport",
+    "MarchState",
     "MultistepEvolution",
     "Scheme",
     "StepControl",
@@ -130,36 +133,6 @@ class StepControl:
         return cls(dt, dt, grow=1.0, hard_iterations=10**6, rtol=0.0, atol=0.0, order=order, **kw)
 
 
-class StepRecord(NamedTuple):
-    """One accepted step."""
-
-    t: float
-    dt: float
-    order: int
-    newton_iterations: int
-    error: float
-    """Estimated local error / tolerance (NaN where there is no estimate)."""
-    rejected: int
-    """Attempts rejected before this step was accepted."""
-
-
-@dataclasses.dataclass
-class MarchReport:
-    """What happened: final time, accepted and rejected steps, whether it stopped steady."""
-
-    t: float
-    steps: int = 0
-    rejected: int = 0
-    newton_iterations: int = 0
-    steady: bool = False
-    records: list[StepRecord] = dataclasses.field(default_factory=list)
-
-    @property
-    def dts(self) -> list[float]:
-        """Δt of every accepted step."""
-        return [r.dt for r in self.records]
-
-
 _MULTISTEP = ("comm", "set_scheme", "monitored", "monitored_weights")
 
 
@@ -172,17 +145,31 @@ def march(
     output_times: Sequence[float] = (),
     on_output: Callable[[float], None] | None = None,
     on_step: Callable[[float, float, int], None] | None = None,
+    resume: MarchState | None = None,
+    checkpoint: Callable[[MarchState, str], None] | None = None,
+    checkpoint_every: int = 0,
 ) -> MarchReport:
     """Integrate from ``t0`` to ``t_end`` (or to steady state).
 
     ``on_output(t)`` is called at each requested time in (t0, t_end] (t_end always included,
     and the steady-state time); ``on_step(t, dt, newton_its)`` after every accepted step
     (``MarchReport.records`` has the order and error estimate of each).
+
+    Restart: ``checkpoint(state, reason)`` is called every ``checkpoint_every`` accepted
+    steps (``"periodic"``), at the end (``"end"``), before a :class:`SolveError` leaves
+    (``"failed"``, the last accepted state) and, while :func:`femcm.base.interrupt.deferred`
+    holds the signals, when any rank has received one (``"signal"``, then
+    :class:`~femcm.base.interrupt.Interrupted` on every rank). The system must be restored to
+    the state of a checkpoint before ``march(..., resume=state)`` continues from it.
     Raises :class:`SolveError` when Δt falls below ``control.dt_min`` or too many steps.
     """
+    if resume is not None:
+        t0 = resume.t
+        if resume.report.steady or t0 >= t_end * (1 - 1e-12):
+            return resume.report  # nothing left to do
     check_range("t_end", t_end, gt=t0)
     outs = sorted({float(o) for o in output_times if t0 < o < t_end} | {float(t_end)})
-    rep = MarchReport(t=t0)
+    rep = MarchReport(t=t0) if resume is None else resume.report
     multistep = all(hasattr(system, m) for m in _MULTISTEP)  # also through a wrapper
     adaptive = control.error_control and multistep
     hist = History(system, t0, control.order, control.rtol, control.atol) if multistep else None
@@ -190,7 +177,26 @@ def march(
     h_last = math.inf
     rejected_here = 0
     err_prev = math.nan
+    if resume is not None:
+        dt, h_last, err_prev = resume.dt, resume.h_last, resume.err_prev
+        rejected_here = resume.rejected_here
+        if hist is not None:
+            hist.restore(resume.history_t, resume.history_values)
     eps = 1e-12 * max(abs(t_end), abs(t0), 1e-300)
+    comm = getattr(system, "comm", None)
+
+    def state() -> MarchState:
+        ts = list(hist.ts) if hist is not None else [rep.t]
+        cs = [c.copy() for c in hist.cs] if hist is not None else []
+        return MarchState(rep, dt, h_last, err_prev, rejected_here, ts, cs)
+
+    def stop_if_signalled() -> None:
+        signum = _signal_anywhere(comm)
+        if signum:
+            if checkpoint is not None:
+                checkpoint(state(), "signal")
+            raise interrupt.Interrupted(signum)
+
     k = 0
     while k < len(outs):
         target = outs[k]
@@ -233,7 +239,10 @@ def march(
             else:
                 dt = step * control.shrink
             logger.info("t = %.6g s: %s with dt = %.3e s, retry with %.3e s", rep.t, why, step, dt)
+            stop_if_signalled()
             if dt < control.dt_min:
+                if checkpoint is not None:
+                    checkpoint(state(), "failed")
                 raise SolveError(
                     f"time step {dt:.3e} s fell below dt_min = {control.dt_min:.3e} s "
                     f"at t = {rep.t:.6g} s ({why})"
@@ -291,6 +300,21 @@ def march(
             if not written and on_output is not None:
                 on_output(rep.t)
             break
+        stop_if_signalled()
+        if checkpoint is not None and checkpoint_every and rep.steps % checkpoint_every == 0:
+            checkpoint(state(), "periodic")
         if rep.steps >= control.max_steps:
+            if checkpoint is not None:
+                checkpoint(state(), "failed")
             raise SolveError(f"no end after max_steps = {control.max_steps} steps, t = {rep.t:.6g}")
+    if checkpoint is not None:
+        checkpoint(state(), "end")
     return rep
+
+
+def _signal_anywhere(comm: MPI.Comm | None) -> int:
+    """The signal held back on any rank (collective), 0 if none or signals are not held."""
+    if not interrupt.deferring():
+        return 0
+    signum = interrupt.pending() or 0
+    return comm.allreduce(signum, op=MPI.MAX) if comm is not None else signum
