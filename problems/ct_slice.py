@@ -143,8 +143,7 @@ from femcm.meshes.cracked_pellet import cracked_pellet
 from femcm.meshes.pixel_mesh import FACET_TAGS, PixelMesh, pixel_mesh, spanning_solid
 from femcm.models.elastic import solve_elastic, stress_fields
 from femcm.models.potential import FixedPotential, PotentialProblem
-from femcm.physics.materials import Isotropic
-from femcm.solvers.options import SOLVER_CHOICES, SolverChoice, linear_options
+from femcm.solvers.options import SolverChoice, linear_options
 from femcm.solvers.stats import SolverStats
 
 NAME = "ct_slice"
@@ -178,10 +177,10 @@ class Parameters(ParameterSet):
         "quadrilateral", "", "cells per pixel", choices=("quadrilateral", "triangle")
     )
     physics: str = param("both", "", "what to solve", choices=("both", "mechanics", "potential"))
-    E_electrolyte: float = param(25e9, "Pa", "Young's modulus of Li3PS4 [H]", gt=0)
-    nu_electrolyte: float = param(0.3, "1", "Poisson's ratio of Li3PS4 (*assumed*)", gt=-1, lt=0.5)
-    E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
-    nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
+    E_electrolyte: float = param.E(25e9, "of Li3PS4 [H]")
+    nu_electrolyte: float = param.nu(0.3, "of Li3PS4 (*assumed*)")
+    E_li: float = param.E(7.8e9, "of Li [D]")
+    nu_li: float = param.nu(0.38, "of Li [D]")
     pressure: float = param(5e6, "Pa", "stack pressure on top and bottom (*assumed*)", ge=0)
     lateral: str = param("rollers", "", "side boundaries", choices=("rollers", "free"))
     li_crack_misfit: float = param(
@@ -192,8 +191,8 @@ class Parameters(ParameterSet):
     voltage: float = param(1.0, "V", "cathode (bottom) potential; anode (top) 0 V [H]", gt=0)
     tip_radius: float = param(3.0, "1", "field enhancement: pixels from a void", gt=0)
     min_crack_pixels: int = param(10, "1", "smallest crack reported (pixels)", ge=1)
-    degree: int = param(1, "1", "polynomial degree of u and φ", ge=1, le=2)
-    linear_solver: str = param("direct", "", "linear solver", choices=SOLVER_CHOICES)
+    degree: int = param.degree(1, "of u and φ", highest=2)
+    linear_solver: str = param.linear_solver()
 
     def validate(self) -> None:
         """The label map must be consistent; the synthetic fillings in [0, 1]."""
@@ -324,8 +323,7 @@ def solve_mechanics(
     """Stack pressure on top and bottom, plane strain; fields, figures and DOFs."""
     msh, ft = pm.mesh, pm.facet_tags
     comm = msh.comm
-    electrolyte = Isotropic(p.E_electrolyte, p.nu_electrolyte, "E_electrolyte")
-    li = Isotropic(p.E_li, p.nu_li, "E_li")
+    electrolyte, li = p.isotropic("electrolyte"), p.isotropic("li")
     materials = {t: (electrolyte if t == ELECTROLYTE else li) for t in present}
     ds = ufl.Measure("ds", domain=msh, subdomain_data=ft)
     n = ufl.FacetNormal(msh)

@@ -63,8 +63,6 @@ from femcm.fem.phases import indicator, piecewise_constant
 from femcm.fem.postprocess import disk_mean, extremes, field
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.models.elastic import solve_elastic, stress_fields
-from femcm.physics.materials import Isotropic
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 
 NAME = "inclusion_mechanics"
@@ -75,17 +73,15 @@ class Parameters(plate.PlateParameters):
     """Parameters of ``inclusion_mechanics`` (SI units)."""
 
     li_thickness: float = param(100e-6, "m", "Li layer below the LLZO (*assumed*; 0: none)", ge=0)
-    E_220: float = param(161e9, "Pa", "Young's modulus of LLZO-220 [D]", gt=0)
-    nu_220: float = param(0.27, "1", "Poisson's ratio of LLZO-220 [D]", gt=-1, lt=0.5)
-    E_230: float = param(156e9, "Pa", "Young's modulus of LLZO-230 [D]", gt=0)
-    nu_230: float = param(0.27, "1", "Poisson's ratio of LLZO-230 [D]", gt=-1, lt=0.5)
-    E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
-    nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
+    E_220: float = param.E(161e9, "of LLZO-220 [D]")
+    nu_220: float = param.nu(0.27, "of LLZO-220 [D]")
+    E_230: float = param.E(156e9, "of LLZO-230 [D]")
+    nu_230: float = param.nu(0.27, "of LLZO-230 [D]")
+    E_li: float = param.E(7.8e9, "of Li [D]")
+    nu_li: float = param.nu(0.38, "of Li [D]")
     pressure: float = param(1e6, "Pa", "stack pressure on top and bottom [D]", ge=0)
-    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    degree: int = param.degree(2, "of the displacement")
+    linear_solver: str = param.linear_solver()
     mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")
 
     def validate(self) -> None:
@@ -138,11 +134,11 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     data = build_mesh(p, comm)
     msh, ct, ft, groups = data.mesh, data.cell_tags, data.facet_tags, data.physical_groups
     tag = {name: g.tag for name, g in groups.items()}
-    materials = {tag["llzo_220"]: Isotropic(p.E_220, p.nu_220, "E_220")}
+    materials = {tag["llzo_220"]: p.isotropic("220")}
     if "llzo_230" in tag:
-        materials[tag["llzo_230"]] = Isotropic(p.E_230, p.nu_230, "E_230")
+        materials[tag["llzo_230"]] = p.isotropic("230")
     if "li" in tag:
-        materials[tag["li"]] = Isotropic(p.E_li, p.nu_li, "E_li")
+        materials[tag["li"]] = p.isotropic("li")
     ds = ufl.Measure("ds", domain=msh, subdomain_data=ft)
     n = ufl.FacetNormal(msh)
     y_bottom = -p.li_thickness if "li" in tag else 0.0

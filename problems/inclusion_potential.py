@@ -74,7 +74,6 @@ from femcm.fem.postprocess import disk_mean, extremes, field, integrate
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.physics.kinetics import ButlerVolmer
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 
 NAME = "inclusion_potential"
@@ -107,13 +106,9 @@ class Parameters(plate.PlateParameters):
     alpha_c: float = param(0.5, "1", "cathodic transfer coefficient [D]", gt=0, le=1)
     temperature: float = param(T_DEFAULT, "K", "temperature (*assumed*)", gt=0)
     film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
-    degree: int = param(2, "1", "polynomial degree of the potential", ge=1, le=3)
-    linear_solver: str = param(
-        "direct",
-        "",
-        "linear solver of each Newton step (iterative: CG + GAMG)",
-        choices=SOLVER_CHOICES,
-        renamed=RENAMED_CHOICES,
+    degree: int = param.degree(2, "of the potential")
+    linear_solver: str = param.linear_solver(
+        doc="linear solver of each Newton step (iterative: CG + GAMG)"
     )
 
     def validate(self) -> None:

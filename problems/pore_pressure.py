@@ -80,9 +80,8 @@ from femcm.physics.axisymmetric import (
     volume_weight,
 )
 from femcm.physics.elasticity import hydrostatic, von_mises
-from femcm.physics.materials import Isotropic
 from femcm.solvers.linear import LinearSolver
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES, SolverChoice, linear_options
+from femcm.solvers.options import SolverChoice, linear_options
 from femcm.solvers.stats import SolverStats
 
 NAME = "pore_pressure"
@@ -96,20 +95,18 @@ class Parameters(ParameterSet):
     depth: float = param(2e-6, "m", "depth of the pore centre below the surface (*assumed*)", gt=0)
     width: float = param(20e-6, "m", "radius of the computational cylinder (*assumed*)", gt=0)
     height: float = param(20e-6, "m", "height of the computational cylinder (*assumed*)", gt=0)
-    E_llzto: float = param(150e9, "Pa", "Young's modulus of LLZTO [S]", gt=0)
-    nu_llzto: float = param(0.26, "1", "Poisson's ratio of LLZTO [S]", gt=-1, lt=0.5)
-    E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
-    nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
+    E_llzto: float = param.E(150e9, "of LLZTO [S]")
+    nu_llzto: float = param.nu(0.26, "of LLZTO [S]")
+    E_li: float = param.E(7.8e9, "of Li [D]")
+    nu_li: float = param.nu(0.38, "of Li [D]")
     overfill: float = param(0.01, "1", "over-plated volume fraction ΔV/V (*assumed*)", ge=0, lt=1)
     charge: float = param(0.0, "C", "plated excess charge Q; > 0 sets ΔV = Q V_m / F", ge=0)
     molar_volume: float = param(13.0e-6, "m^3/mol", "molar volume of Li V_m", gt=0)
     fracture_strength: float = param(150e6, "Pa", "fracture strength σ_f (*assumed*)", gt=0)
     mesh_size: float = param(2e-6, "m", "element size far from the pore", gt=0)
     mesh_size_wall: float = param(0.05e-6, "m", "element size at the pore wall", gt=0)
-    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    degree: int = param.degree(2, "of the displacement")
+    linear_solver: str = param.linear_solver()
 
     def validate(self) -> None:
         """The pore lies below the surface inside the cylinder; some overfill."""
@@ -157,10 +154,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     msh, ct, ft = data.mesh, data.cell_tags, data.facet_tags
     tag = {name: g.tag for name, g in data.physical_groups.items()}
     li, llzto = tag["li"], tag["electrolyte"]
-    materials = {
-        llzto: Isotropic(p.E_llzto, p.nu_llzto, "E_llzto"),
-        li: Isotropic(p.E_li, p.nu_li, "E_li"),
-    }
+    materials = {llzto: p.isotropic("llzto"), li: p.isotropic("li")}
     scale = max(p.E_llzto, p.E_li)
     C = Stiffness(msh, ct, materials, scale=scale)
     e_star = p.volume_fraction / 3

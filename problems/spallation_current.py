@@ -81,7 +81,7 @@ from femcm.fem.postprocess import field, integrate
 from femcm.meshes import spallation_block as sb
 from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.physics.kinetics import ButlerVolmer, butler_volmer_np
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES, SolverChoice, linear_options
+from femcm.solvers.options import SolverChoice, linear_options
 from femcm.solvers.stats import SolverStats
 
 NAME = "spallation_current"
@@ -120,10 +120,8 @@ class Parameters(ParameterSet):
     mesh_size: float = param(2e-6, "m", "element size far from the Li", gt=0)
     mesh_size_tip: float = param(0.25e-6, "m", "element size at the Li surface / crack tip", gt=0)
     growth: float = param(0.3, "1", "mesh size growth per unit distance from the Li", gt=0)
-    degree: int = param(2, "1", "polynomial degree of φ", ge=1, le=3)
-    linear_solver: str = param(
-        "iterative", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    degree: int = param.degree(2, "of φ")
+    linear_solver: str = param.linear_solver("iterative")
 
     def validate(self) -> None:
         """Geometry inside the block, a readable surface file for ``shape = file``."""

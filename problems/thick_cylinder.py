@@ -57,8 +57,6 @@ from femcm.fem.bcs import fix_component
 from femcm.fem.postprocess import field, integrate
 from femcm.meshes.quarter_annulus import quarter_annulus
 from femcm.models.elastic import solve_elastic, stress_fields
-from femcm.physics.materials import Isotropic
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 
 NAME = "thick_cylinder"
@@ -72,13 +70,11 @@ class Parameters(ParameterSet):
     outer_radius: float = param(2e-3, "m", "outer radius b (*assumed*)", gt=0)
     inner_pressure: float = param(10e6, "Pa", "pressure on r = a (*assumed*)", ge=0, le=1e10)
     outer_pressure: float = param(0.0, "Pa", "pressure on r = b (*assumed*)", ge=0, le=1e10)
-    E: float = param(150e9, "Pa", "Young's modulus (LLZO, *assumed*)", gt=0)
-    nu: float = param(0.26, "1", "Poisson's ratio (LLZO, *assumed*)", gt=-1, lt=0.5)
+    E: float = param.E(150e9, "(LLZO, *assumed*)")
+    nu: float = param.nu(0.26, "(LLZO, *assumed*)")
     mesh_size: float = param(5e-5, "m", "element size", gt=0)
-    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    degree: int = param.degree(2, "of the displacement")
+    linear_solver: str = param.linear_solver()
 
     def validate(self) -> None:
         """A wall of positive thickness, at least a few cells across."""
@@ -129,7 +125,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     sol = solve_elastic(
         msh,
         ct,
-        {tag["wall"]: Isotropic(p.E, p.nu)},
+        {tag["wall"]: p.isotropic()},
         degree=p.degree,
         bcs=bcs,
         tractions=[

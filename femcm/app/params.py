@@ -19,6 +19,8 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 
 from femcm.base.errors import BOUNDS, InputError, check_bounds, check_range, range_text
+from femcm.physics.materials import Isotropic
+from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 
 __all__ = ["ParameterInfo", "ParameterSet", "param"]
 
@@ -32,28 +34,72 @@ class ParameterInfo(NamedTuple):
     allowed: str
 
 
-def param(
-    default: Any,
-    unit: str,
-    doc: str,
-    *,
-    choices: tuple[str, ...] | None = None,
-    renamed: dict[str, str] | None = None,
-    **bounds: float,
-) -> Any:
-    """Declare a parameter field with its unit, meaning and allowed range.
+class _Param:
+    """Field declarations: ``param(...)``; ``param.E(...)``, ``param.nu(...)``, ... shared ones.
 
-    Args:
-        default: default value, SI units.
-        unit: SI unit (``"1"`` for dimensionless, ``""`` for non-numeric).
-        doc: one-line meaning, with its source ([D], [C], ... or *assumed*).
-        choices: allowed values of a string parameter.
-        renamed: former values of a string parameter -> their replacement (refused, naming it).
-        **bounds: ``gt``, ``ge``, ``lt``, ``le``: exclusive or inclusive lower and upper bounds.
+    The shared ones are the parameters that many problems declare, each with one unit, range
+    and wording. Each stays one line of the problem's own class, so the declaration order
+    (``femcm show``, the positional order) is the problem's.
     """
-    meta = {"unit": unit, "doc": doc, **check_bounds(bounds), "choices": choices}
-    meta["renamed"] = renamed or {}
-    return dataclasses.field(default=default, metadata=meta)
+
+    def __call__(
+        self,
+        default: Any,
+        unit: str,
+        doc: str,
+        *,
+        choices: tuple[str, ...] | None = None,
+        renamed: dict[str, str] | None = None,
+        **bounds: float,
+    ) -> Any:
+        """Declare a parameter field with its unit, meaning and allowed range.
+
+        Args:
+            default: default value, SI units.
+            unit: SI unit (``"1"`` for dimensionless, ``""`` for non-numeric).
+            doc: one-line meaning, with its source ([D], [C], ... or *assumed*).
+            choices: allowed values of a string parameter.
+            renamed: former values of a string parameter -> their replacement (refused,
+                naming it).
+            **bounds: ``gt``, ``ge``, ``lt``, ``le``: exclusive or inclusive bounds.
+        """
+        meta = {"unit": unit, "doc": doc, **check_bounds(bounds), "choices": choices}
+        meta["renamed"] = renamed or {}
+        return dataclasses.field(default=default, metadata=meta)
+
+    def E(self, default: float, of: str) -> Any:
+        """A Young's modulus (Pa, > 0); ``of`` ends the doc line, e.g. ``"of Li [D]"``."""
+        return self(default, "Pa", f"Young's modulus {of}", gt=0)
+
+    def nu(self, default: float, of: str) -> Any:
+        """A Poisson's ratio (-1 < ν < 0.5); ``of`` ends the doc line, e.g. ``"of Li [D]"``."""
+        return self(default, "1", f"Poisson's ratio {of}", gt=-1, lt=0.5)
+
+    def degree(self, default: int, of: str, highest: int = 3) -> Any:
+        """A polynomial degree from 1 to ``highest``; ``of`` names the field(s)."""
+        return self(default, "1", f"polynomial degree {of}", ge=1, le=highest)
+
+    def linear_solver(self, default: str = "direct", doc: str = "linear solver") -> Any:
+        """``direct`` or ``iterative``; the old names (mumps, gamg) are refused, naming these."""
+        return self(default, "", doc, choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES)
+
+    def dt_initial(self, default: float) -> Any:
+        """The first time step (s, > 0); see :meth:`ParameterSet.check_time_steps`."""
+        return self(default, "s", "first time step", gt=0)
+
+    def dt_min(self, default: float) -> Any:
+        """The smallest time step (s, > 0) before a march gives up."""
+        return self(default, "s", "smallest time step before giving up", gt=0)
+
+    def dt_max(self, default: float = 0.0) -> Any:
+        """The largest time step (s, >= 0; 0: no limit)."""
+        return self(default, "s", "largest time step (0: no limit)", ge=0)
+
+
+param = _Param()
+"""Declare a parameter field: ``param(default, unit, doc, choices=..., gt=...)``; shared
+declarations as ``param.E``, ``param.nu``, ``param.degree``, ``param.linear_solver``,
+``param.dt_initial``, ``param.dt_min``, ``param.dt_max``."""
 
 
 MAX_TEXT = 10_000
@@ -199,6 +245,32 @@ class ParameterSet:
             )
             for f in dataclasses.fields(cls)
         }
+
+    def check_time_steps(self) -> None:
+        """``dt_min <= dt_initial``, and ``dt_initial <= dt_max`` where ``dt_max`` is set (> 0).
+
+        For :meth:`validate` of problems with the fields ``dt_initial``, ``dt_min`` (and
+        ``dt_max``).
+        """
+        if self.dt_min > self.dt_initial:
+            raise InputError(
+                f"parameter dt_min = {self.dt_min:g} is out of range: "
+                f"must be <= dt_initial = {self.dt_initial:g}"
+            )
+        dt_max = getattr(self, "dt_max", 0.0)
+        if dt_max and dt_max < self.dt_initial:
+            raise InputError(
+                f"parameter dt_max = {dt_max:g} is out of range: "
+                f"must be >= dt_initial = {self.dt_initial:g} (or 0: no limit)"
+            )
+
+    def isotropic(self, phase: str = "") -> Isotropic:
+        """The material of the parameters ``E_<phase>`` and ``nu_<phase>`` (``E``, ``nu`` without).
+
+        Out-of-range values are reported under the name of the Young's modulus parameter.
+        """
+        suffix = f"_{phase}" if phase else ""
+        return Isotropic(getattr(self, f"E{suffix}"), getattr(self, f"nu{suffix}"), f"E{suffix}")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every parameter (SI units)."""
