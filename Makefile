@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.femcm-installed
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 
-.PHONY: env demo test lint test-serial test-parallel bench gallery docs clean
+.PHONY: env demo test lint test-serial test-parallel bench gallery docs verification clean
 
 env: $(STAMP)
 
@@ -42,6 +42,10 @@ gallery: env
 # docs/parameters.md from the problems' parameter tables (femcm show)
 docs: env
 	$(BIN)/python scripts/gen_docs.py
+
+# Verification tests (1 and 2 ranks) -> the tables of README.md and docs/verification.md
+verification: env
+	$(BIN)/python scripts/verification_table.py run
 
 clean:
 	rm -rf results build *.egg-info
