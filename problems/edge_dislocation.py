@@ -100,9 +100,10 @@ from femcm.physics.elasticity import hydrostatic, von_mises
 from femcm.physics.materials import Cubic, Isotropic
 from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
-from femcm.solvers.timestepping import StepControl, march
+from femcm.solvers.timestepping import StepControl
 
 NAME = "edge_dislocation"
+CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
 @dataclasses.dataclass(frozen=True)
@@ -465,7 +466,9 @@ def _march(p: Parameters, model: ChemoMechanics, output: Output) -> dict[str, fl
             dt_max=p.dt_max or math.inf,
             steady_tol=steady,
         )
-    rep = march(model, control, p.t_end, on_step=lambda t, dt, its: record(t))
+    rep = output.checkpoints.march(
+        model, control, p.t_end, series={"free_energy": rows}, on_step=lambda t, dt, its: record(t)
+    )
     output.write_csv(
         "free_energy.csv", ["time", "total", "chemical", "elastic", "c_integral"], rows
     )

@@ -81,9 +81,10 @@ from femcm.physics.elasticity import hydrostatic
 from femcm.physics.materials import Isotropic
 from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
-from femcm.solvers.timestepping import StepControl, march
+from femcm.solvers.timestepping import StepControl
 
 NAME = "heterointerface"
+CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,7 +286,9 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
 
     record(0.0)
     control = StepControl(dt_initial=p.dt_initial, dt_min=p.dt_min)
-    rep = march(model, control, p.t_end, on_step=lambda t, dt, its: record(t))
+    rep = output.checkpoints.march(
+        model, control, p.t_end, series={"free_energy": rows}, on_step=lambda t, dt, its: record(t)
+    )
     output.write_csv(
         "free_energy.csv", ["time", "total", "chemical", "elastic", "c_integral"], rows
     )

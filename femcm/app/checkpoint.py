@@ -71,8 +71,8 @@ def locate(folder: str | os.PathLike) -> Path:
     raise InputError(f"--restart {str(d)!r}: no checkpoint there (no checkpoint/{HEADER})")
 
 
-def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header and arrays of the checkpoint in ``folder``, checked (one rank)."""
+def _header(folder: Path) -> dict[str, Any]:
+    """The checked header of the checkpoint in ``folder`` (one rank)."""
     where = f"checkpoint {str(folder)!r}"
     try:
         header = json.loads((folder / HEADER).read_text())
@@ -80,12 +80,21 @@ def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise InputError(f"{where} is unreadable: {HEADER} is not valid JSON ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise InputError(f"{where} is not a femcm checkpoint of format {FORMAT}")
+    return header
+
+
+def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of the checkpoint in ``folder``, checked (one rank)."""
+    where = f"checkpoint {str(folder)!r}"
+    header = _header(folder)
     name = str(header.get("file", ""))
     path = folder / name
     if "/" in name or not path.is_file():
         raise InputError(f"{where} is incomplete: its array file {name!r} is missing")
     data = path.read_bytes()
-    if len(data) != header.get("bytes") or hashlib.sha256(data).hexdigest() != header.get("sha256"):
+    if len(data) != header.get("bytes") or hashlib.sha256(data).hexdigest() != header.get(
+        "sha256"
+    ):
         raise InputError(f"{where} is corrupted: {name} does not match its SHA-256 in {HEADER}")
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -113,7 +122,7 @@ def read_parameters(folder: str | os.PathLike, comm: MPI.Comm) -> tuple[str, dic
     """(problem, parameters) of the checkpoint behind ``--restart folder`` (collective)."""
 
     def header() -> tuple[str, dict[str, Any]]:
-        h = _read(locate(folder))[0]
+        h = _header(locate(folder))
         return str(h.get("problem")), dict(h.get("parameters", {}))
 
     return _on_rank0(comm, header)
@@ -138,7 +147,11 @@ class Checkpoints:
     ):
         self.comm, self.problem, self.params = comm, problem, params
         self.folder, self.every = folder, every
-        self.source = None if source is None else _on_rank0(comm, lambda: locate(source))
+        self.source = None
+        if source is not None:  # read and check it all now, before anything is built
+            self.source = _on_rank0(comm, lambda: locate(source))
+            self._saved = _on_rank0(comm, lambda: _read(self.source))
+            self._check(self._saved[0])
         self.written = 0
         self.seconds = 0.0
         self.bytes = 0
@@ -257,8 +270,7 @@ class Checkpoints:
 
     def _restore(self, on_output: Callable[[float], None] | None) -> MarchState:
         """Set the model, the series and the outputs from the checkpoint (collective)."""
-        header, arrays = _on_rank0(self.comm, lambda: _read(self.source))
-        self._check(header)
+        header, arrays = self._saved
         m = self._model
         what = f"checkpoint {str(self.source)!r}"
 
