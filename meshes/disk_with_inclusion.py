@@ -23,7 +23,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import distance_size_field, session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, distance_size_field, session, to_dolfinx, write_msh
 
 __all__ = ["disk_with_inclusion"]
 
@@ -67,6 +67,7 @@ def _build(r_out: float, r_in: float, h_in: float, h_out: float, hole: bool) -> 
     gmsh.model.mesh.generate(2)
 
 
+@cached
 def disk_with_inclusion(
     comm: MPI.Comm,
     r_out: float,

@@ -29,7 +29,14 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes._gmsh import (
+    cached,
+    refine_near,
+    session,
+    to_dolfinx,
+    use_size_fields,
+    write_msh,
+)
 
 __all__ = ["dislocation_rectangle", "dislocation_square"]
 
@@ -156,6 +163,7 @@ def _segment_in_box(core: Point, end: Point, box: tuple[Point, Point]) -> tuple[
     return core, (ax + s * (bx - ax), ay + s * (by - ay))
 
 
+@cached
 def dislocation_rectangle(
     comm: MPI.Comm,
     box: tuple[Point, Point],

@@ -26,7 +26,14 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes._gmsh import (
+    cached,
+    refine_near,
+    session,
+    to_dolfinx,
+    use_size_fields,
+    write_msh,
+)
 
 __all__ = ["check_pore", "pore_axisymmetric"]
 
@@ -83,6 +90,7 @@ def _build(
     model.mesh.generate(2)
 
 
+@cached
 def pore_axisymmetric(
     comm: MPI.Comm,
     radius: float,

@@ -46,7 +46,14 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes._gmsh import (
+    cached,
+    refine_near,
+    session,
+    to_dolfinx,
+    use_size_fields,
+    write_msh,
+)
 
 __all__ = [
     "BLOCK",
@@ -338,12 +345,14 @@ def _um(values: Sequence[float]) -> list[float]:
     return [v / UM for v in values]
 
 
+@cached
 def flat(comm: MPI.Comm, h: float, block: Sequence[float] = BLOCK) -> gmshio.MeshData:
     """The block without a Li feature: a flat Li interface (no ``li_surface`` group)."""
     check_block(block, (0.0, 0.0), 0.5 * block[2])
     return _collective(comm, lambda: _finish(_um(block), None, h / UM, h / UM, 1.0))
 
 
+@cached
 def hemi_ellipsoid(
     comm: MPI.Comm,
     radius: float,
@@ -368,6 +377,7 @@ def hemi_ellipsoid(
     return _collective(comm, build)
 
 
+@cached
 def inclined_crack(
     comm: MPI.Comm,
     radius: float,
@@ -393,6 +403,7 @@ def inclined_crack(
     return _collective(comm, build)
 
 
+@cached(files=("path",))
 def closed_surface(
     comm: MPI.Comm,
     path: str | Path,
