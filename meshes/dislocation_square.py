@@ -29,14 +29,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import (
-    cached,
-    refine_near,
-    session,
-    to_dolfinx,
-    use_size_fields,
-    write_msh,
-)
+from femcm.meshes._gmsh import cached, refine_near, session, to_dolfinx, use_size_fields, write_msh
 
 __all__ = ["dislocation_rectangle", "dislocation_square"]
 

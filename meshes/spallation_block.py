@@ -46,14 +46,7 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import (
-    cached,
-    refine_near,
-    session,
-    to_dolfinx,
-    use_size_fields,
-    write_msh,
-)
+from femcm.meshes._gmsh import cached, refine_near, session, to_dolfinx, use_size_fields, write_msh
 
 __all__ = [
     "BLOCK",
