@@ -23,7 +23,7 @@ from femcm.meshes._cache import cached, record
 
 __all__ = [
     "cached",
-    "distance_size_field",
+    "generate_2d",
     "refine_near",
     "session",
     "to_dolfinx",
@@ -111,12 +111,24 @@ def use_size_fields(fields: Sequence[int]) -> None:
     gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
 
 
-def distance_size_field(
-    curves: list[int], h_min: float, h_max: float, d_min: float, d_max: float, dim: int = 1
-) -> None:
-    """Mesh size h_min within d_min of the given curves (or surfaces), growing to h_max at d_max."""
-    entities = {"curves": curves} if dim == 1 else {"surfaces": curves}
-    use_size_fields([refine_near(h_min, h_max, d_min, d_max, sampling=200, **entities)])
+def generate_2d(h_max: float, fields: Sequence[int] | None = None) -> None:
+    """Mesh the 2D model with sizes up to ``h_max``: Frontal-Delaunay, one thread.
+
+    ``fields``: the size fields to mesh by (:func:`use_size_fields`); None: as set before.
+
+    Measured on ``plate_with_inclusions`` at 313 k triangles (benchmarks/bench_gmsh_options.py):
+    Frontal-Delaunay (6) gives the best triangles (quality γ min/mean 0.67/0.991); Delaunay (5)
+    is 20 % faster but worse (0.53/0.942, 12 % more cells), 8 and MeshAdapt are slower and
+    worse; no smoothing is 30 % faster but worse (γ min 0.47); two threads are slower and the
+    mesh then depends on the thread count, so a run on 1 and on 2 ranks would differ.
+    """
+    if fields is not None:
+        use_size_fields(fields)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", h_max)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.option.setNumber("General.NumThreads", 1)
+    gmsh.option.setNumber("Mesh.MaxNumThreads2D", 1)
+    gmsh.model.mesh.generate(2)
 
 
 def to_dolfinx(comm: MPI.Comm, gdim: int, unit: float = 1.0) -> gmshio.MeshData:

@@ -23,7 +23,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import cached, distance_size_field, session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, generate_2d, refine_near, session, to_dolfinx, write_msh
 
 __all__ = ["disk_with_inclusion"]
 
@@ -61,10 +61,8 @@ def _build(r_out: float, r_in: float, h_in: float, h_out: float, hole: bool) -> 
     outer_curves = [c for c in outer_curves if c not in inner_curves]
     gmsh.model.addPhysicalGroup(1, outer_curves, OUTER, name="outer")
     gmsh.model.addPhysicalGroup(1, inner_curves, INTERFACE, name="interface")
-    distance_size_field(inner_curves, h_in, h_out, 0.5 * r_in, 0.5 * r_out)
-    gmsh.option.setNumber("Mesh.MeshSizeMax", h_out)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    gmsh.model.mesh.generate(2)
+    near = refine_near(h_in, h_out, 0.5 * r_in, 0.5 * r_out, curves=inner_curves, sampling=200)
+    generate_2d(h_out, [near])
 
 
 @cached

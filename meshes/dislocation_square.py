@@ -29,7 +29,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import cached, refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes._gmsh import cached, generate_2d, refine_near, session, to_dolfinx, write_msh
 
 __all__ = ["dislocation_rectangle", "dislocation_square"]
 
@@ -134,13 +134,7 @@ def _build(
         fields.append(graded(h_cut, r_cut, curves=cut_curves, sampling=400))
     if sides["interface"] and h_interface is not None and h_interface < h:
         fields.append(graded(h_interface, r_interface, curves=sides["interface"], sampling=400))
-    use_size_fields(fields)
-    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    # one thread: the mesh must not depend on how many threads rank 0 gets (serial vs mpirun)
-    gmsh.option.setNumber("General.NumThreads", 1)
-    gmsh.option.setNumber("Mesh.MaxNumThreads2D", 1)
-    gmsh.model.mesh.generate(2)
+    generate_2d(h, fields)  # one thread: the mesh does not depend on the threads rank 0 gets
 
 
 def _segment_in_box(core: Point, end: Point, box: tuple[Point, Point]) -> tuple[Point, Point]:

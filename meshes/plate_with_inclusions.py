@@ -14,6 +14,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
@@ -26,7 +27,7 @@ from mpi4py import MPI
 from femcm.app.guards import graded_band, triangles
 from femcm.app.params import ParameterSet, param
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import cached, distance_size_field, session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, generate_2d, refine_near, session, to_dolfinx, write_msh
 
 __all__ = [
     "DEFAULT_INCLUSIONS",
@@ -142,19 +143,23 @@ def near_inclusion(x, inclusion: Sequence[float], factor: float = 2.0):
     return np.hypot(x[:, 0] - xc, x[:, 1] - yc) <= factor * r * (1 + 1e-12)
 
 
-def _build(
-    width: float,
-    height: float,
-    li_thickness: float,
-    inclusions: Sequence[Sequence[float]],
-    mesh_size: float,
-    mesh_size_inclusion: float,
-) -> None:
-    """Build the model in µm (inputs in metres)."""
+class _Plate(NamedTuple):
+    """The arguments of :func:`plate_with_inclusions` but ``comm`` (metres)."""
+
+    width: float
+    height: float
+    li_thickness: float
+    inclusions: Sequence[Sequence[float]]
+    mesh_size: float
+    mesh_size_inclusion: float
+
+
+def _build(g: _Plate) -> None:
+    """Build the model in µm."""
     um = 1e-6
-    width, height, li_thickness = width / um, height / um, li_thickness / um
-    inclusions = [(x / um, y / um, r / um) for x, y, r in inclusions]
-    mesh_size, mesh_size_inclusion = mesh_size / um, mesh_size_inclusion / um
+    width, height, li_thickness = g.width / um, g.height / um, g.li_thickness / um
+    inclusions = [(x / um, y / um, r / um) for x, y, r in g.inclusions]
+    mesh_size, mesh_size_inclusion = g.mesh_size / um, g.mesh_size_inclusion / um
     occ = gmsh.model.occ
     plate = occ.addRectangle(0, 0, 0, width, height)
     disks = [(2, occ.addDisk(x, y, 0, r, r)) for x, y, r in inclusions]
@@ -196,16 +201,12 @@ def _build(
         if ents:  # no li_llzo without a Li layer (a facet carries one tag in DOLFINx)
             gmsh.model.addPhysicalGroup(1, ents, tag, name=fnames[tag])
 
+    fields = None
     if inclusion_curves:
         r_min = min(r for _, _, r in inclusions)
-        distance_size_field(
-            inclusion_curves, mesh_size_inclusion, mesh_size, 0.3 * r_min, 1.5 * r_min
-        )
-    else:
-        gmsh.option.setNumber("Mesh.MeshSizeMax", mesh_size)
-    gmsh.option.setNumber("Mesh.MeshSizeMax", mesh_size)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    gmsh.model.mesh.generate(2)
+        h_in, near = mesh_size_inclusion, (0.3 * r_min, 1.5 * r_min)
+        fields = [refine_near(h_in, mesh_size, *near, curves=inclusion_curves, sampling=200)]
+    generate_2d(mesh_size, fields)
 
 
 @cached
@@ -222,13 +223,13 @@ def plate_with_inclusions(
     check_inclusions(inclusions, width, height)
     with session("plate_with_inclusions", comm) as root:
         if root:
-            _build(width, height, li_thickness, inclusions, mesh_size, mesh_size_inclusion)
+            _build(_Plate(width, height, li_thickness, inclusions, mesh_size, mesh_size_inclusion))
         return to_dolfinx(comm, gdim=2, unit=1e-6)
 
 
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "plate_with_inclusions.msh")
     with session("plate_with_inclusions", MPI.COMM_SELF):
-        _build(600e-6, 600e-6, 100e-6, DEFAULT_INCLUSIONS, 10e-6, 2e-6)
+        _build(_Plate(600e-6, 600e-6, 100e-6, DEFAULT_INCLUSIONS, 10e-6, 2e-6))
         write_msh(out, unit=1e-6)
     print(f"wrote {out}")

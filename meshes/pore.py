@@ -26,7 +26,7 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from femcm.base.errors import InputError
-from femcm.meshes._gmsh import cached, refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes._gmsh import cached, generate_2d, refine_near, session, to_dolfinx, write_msh
 
 __all__ = ["check_pore", "pore_axisymmetric"]
 
@@ -75,12 +75,8 @@ def _build(
     model.addPhysicalGroup(1, arcs, WALL, name="wall")
 
     d_max = max((h - h_wall) / growth, 1e-12)
-    use_size_fields(
-        [refine_near(min(h_wall, h), h, 0.0, d_max, points=[a], curves=arcs, sampling=400)]
-    )
-    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    model.mesh.generate(2)
+    near = refine_near(min(h_wall, h), h, 0.0, d_max, points=[a], curves=arcs, sampling=400)
+    generate_2d(h, [near])
 
 
 @cached

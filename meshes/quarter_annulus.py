@@ -19,7 +19,7 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.meshes._gmsh import cached, session, to_dolfinx, write_msh
+from femcm.meshes._gmsh import cached, generate_2d, session, to_dolfinx, write_msh
 
 __all__ = ["quarter_annulus"]
 
@@ -44,9 +44,7 @@ def _build(a: float, b: float, h: float) -> None:
         (y_axis, Y_AXIS, "y_axis"),
     ):
         gmsh.model.addPhysicalGroup(1, [curve], tag, name=name)
-    gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    gmsh.model.mesh.generate(2)
+    generate_2d(h)
     gmsh.model.mesh.setOrder(2)  # curved (quadratic) cells: the arcs are exact to O(h³)
 
 

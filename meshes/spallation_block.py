@@ -345,32 +345,19 @@ def flat(comm: MPI.Comm, h: float, block: Sequence[float] = BLOCK) -> gmshio.Mes
     return _collective(comm, lambda: _finish(_um(block), None, h / UM, h / UM, 1.0))
 
 
-@cached
 def hemi_ellipsoid(
-    comm: MPI.Comm,
-    radius: float,
-    depth: float,
-    h: float,
-    h_tip: float,
-    block: Sequence[float] = BLOCK,
-    centre: Sequence[float] | None = None,
-    growth: float = 0.3,
+    comm: MPI.Comm, radius: float, depth: float, h: float, h_tip: float, **placement
 ) -> gmshio.MeshData:
-    """Block with a hemi-ellipsoidal protrusion (semi-axes radius, radius, depth; metres)."""
-    centre = _feature_centre(block, centre, depth)
+    """Block with a hemi-ellipsoidal protrusion (semi-axes radius, radius, depth; metres).
+
+    ``placement``: ``block`` (default :data:`BLOCK`), ``centre`` (default: the middle of the
+    z = 0 face) and ``growth`` (0.3), as for every feature.
+    """
     if not radius > 0:
         raise InputError(f"parameter radius = {radius:g} is out of range: must be > 0")
-    r, d, (cx, cy) = radius / UM, depth / UM, _um(centre)
-
-    def build() -> None:
-        li = gmsh.model.occ.addSphere(cx, cy, 0, r)
-        gmsh.model.occ.dilate([(3, li)], cx, cy, 0, 1, 1, d / r)
-        _finish(_um(block), li, h / UM, h_tip / UM, growth)
-
-    return _collective(comm, build)
+    return _feature(comm, "hemi_ellipsoid", (radius, depth), h, h_tip, **placement)
 
 
-@cached
 def inclined_crack(
     comm: MPI.Comm,
     radius: float,
@@ -379,19 +366,42 @@ def inclined_crack(
     depth: float,
     h: float,
     h_tip: float,
+    **placement,
+) -> gmshio.MeshData:
+    """Block with an inclined Li-filled crack (metres; ``inclination`` in radians).
+
+    ``placement`` as for :func:`hemi_ellipsoid`.
+    """
+    check_crack(radius, opening, inclination, depth)
+    return _feature(comm, "crack", (radius, opening, inclination, depth), h, h_tip, **placement)
+
+
+@cached
+def _feature(
+    comm: MPI.Comm,
+    kind: str,
+    shape: tuple[float, ...],
+    h: float,
+    h_tip: float,
     block: Sequence[float] = BLOCK,
     centre: Sequence[float] | None = None,
     growth: float = 0.3,
 ) -> gmshio.MeshData:
-    """Block with an inclined Li-filled crack (metres; ``inclination`` in radians)."""
-    centre = _feature_centre(block, centre, depth)
-    check_crack(radius, opening, inclination, depth)
-    geo = (_um(centre), radius / UM, opening / UM, inclination, depth / UM)
+    """Block with the Li feature ``kind`` of dimensions ``shape`` (its last entry: the depth)."""
+    centre = _um(_feature_centre(block, centre, shape[-1]))
 
     def build() -> None:
-        tip = (_crack_tip_distance(*geo), h_tip / UM)
-        h_faces = max(h_tip, opening / 2) / UM
-        _finish(_um(block), _crack_volume(*geo), h / UM, h_faces, growth, tip)
+        if kind == "crack":
+            radius, opening, inclination, depth = shape
+            geo = (centre, radius / UM, opening / UM, inclination, depth / UM)
+            tip = (_crack_tip_distance(*geo), h_tip / UM)
+            h_faces = max(h_tip, opening / 2) / UM
+            _finish(_um(block), _crack_volume(*geo), h / UM, h_faces, growth, tip)
+        else:
+            (r, d), (cx, cy) = _um(shape), centre
+            li = gmsh.model.occ.addSphere(cx, cy, 0, r)
+            gmsh.model.occ.dilate([(3, li)], cx, cy, 0, 1, 1, d / r)
+            _finish(_um(block), li, h / UM, h_tip / UM, growth)
 
     return _collective(comm, build)
 
