@@ -109,7 +109,7 @@ from femcm.base.errors import InputError
 from femcm.fem.postprocess import owned_values
 from femcm.models import kmc
 from femcm.models.chemomechanics import Chemistry, ChemoMechanics, Scales
-from femcm.models.kmc import mean_stderr, run_replicas
+from femcm.models.kmc import ReplicaResult, mean_stderr, run_replicas
 from femcm.models.kmc_lattice import Lattice, strip_lattice
 from femcm.physics.chemistry import DegenerateMobility, RegularSolution, mobility_from_diffusivity
 from femcm.physics.lattice_gas import (
@@ -122,6 +122,7 @@ from femcm.solvers.stats import SolverStats
 from femcm.solvers.timestepping import StepControl, march
 
 NAME = "ion_occupancy_kmc"
+CHECKPOINTS = True  # OUT/checkpoint/: one file per finished replica; ``--restart``
 
 T_ROOM = 298.0
 E_BULK = round(0.30 * E_CHARGE, 30)  # 4.806529902e-20 J
@@ -296,9 +297,12 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     ions = round(p.occupancy * lat.n_sites)
     mean_occ = ions / lat.n_sites
     rates = hop_rate(p.attempt_frequency, p.barriers, p.temperature)
+    ck = output.checkpoints  # each finished replica is saved; a restart runs only the rest
+    done = {r: ReplicaResult.from_arrays(a) for r, a in ck.pieces().items()}
     reps = run_replicas(
-        lat, rates, ions, p.events, p.equilibration_events, p.seed, p.replicas, comm
-    )
+        lat, rates, ions, p.events, p.equilibration_events, p.seed, p.replicas, comm, done=done,
+        on_done=lambda res: ck.save_piece(res.replica, res.as_arrays()),
+    )  # fmt: skip
     closed = equilibrium_occupancy(p.barriers, lat.site_counts, mean_occ, p.temperature)
     bulk = kmc.estimate([r.phase_occupancy[0] for r in reps])
     secondary = kmc.estimate([r.phase_occupancy[1] for r in reps])

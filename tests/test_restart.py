@@ -280,3 +280,35 @@ def test_sigterm_with_mechanics_restart_on_two_ranks(tmp_path):
     assert rb["steps"] == ra["steps"]
     for key in ("interdiffusion_width", "sigma_h_max", "sigma_h_min", "c_integral"):
         assert rb[key] == pytest.approx(ra[key], rel=1e-7), key
+
+
+# -- KMC: one checkpoint file per finished replica ------------------------------------------
+
+KMC = {
+    "width": 16e-9,
+    "height": 8e-9,
+    "strip_width": 4e-9,
+    "events": 40_000,
+    "equilibration_events": 10_000,
+    "replicas": 4,
+}
+
+
+def test_kmc_restart_runs_only_missing_replicas(shared_tmp, comm):
+    ref = femcm.run("ion_occupancy_kmc", shared_tmp / "ref", comm, **KMC)
+    out = shared_tmp / "run"
+    femcm.run("ion_occupancy_kmc", out, comm, **KMC)
+    ck = out / "checkpoint"
+    if comm.rank == 0:  # as if killed before replicas 1 and 3 had finished
+        assert len(list(ck.glob("piece-*.npz"))) == 4
+        for r in (1, 3):
+            (ck / f"piece-{r:06d}.npz").unlink()
+            (ck / f"piece-{r:06d}.json").unlink()
+    comm.barrier()
+    res = femcm.run("ion_occupancy_kmc", out, comm, restart=out)
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["checkpoint"]["written"] == 2  # only the two missing replicas ran
+    assert len(list(ck.glob("piece-*.npz"))) == 4
+    for key in ("occupancy_bulk_mean", "occupancy_secondary_mean", "occupancy_ratio",
+                "occupancy_ratio_stderr", "simulated_time"):  # fmt: skip
+        assert res.scalars[key] == ref.scalars[key], key

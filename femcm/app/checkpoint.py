@@ -53,7 +53,7 @@ __all__ = ["FORMAT", "MAY_CHANGE", "Checkpoints", "locate", "read_parameters"]
 FORMAT = "femcm-checkpoint/1"
 """Format tag in ``checkpoint.json``."""
 
-MAY_CHANGE = ("t_end", "dt_min", "dt_max", "max_steps", "linear_solver")
+MAY_CHANGE = ("t_end", "dt_min", "dt_max", "linear_solver")
 """Parameters a restart may set differently from the checkpoint's run."""
 
 DEFAULT_EVERY = 25
@@ -83,25 +83,52 @@ def _header(folder: Path) -> dict[str, Any]:
     return header
 
 
-def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header and arrays of the checkpoint in ``folder``, checked (one rank)."""
-    where = f"checkpoint {str(folder)!r}"
-    header = _header(folder)
-    name = str(header.get("file", ""))
+def _load(folder: Path, ref: dict[str, Any], where: str) -> dict[str, np.ndarray]:
+    """The arrays of the file that ``ref`` (file, bytes, sha256) names, checked."""
+    name = str(ref.get("file", ""))
     path = folder / name
     if "/" in name or not path.is_file():
         raise InputError(f"{where} is incomplete: its array file {name!r} is missing")
     data = path.read_bytes()
-    if len(data) != header.get("bytes") or hashlib.sha256(data).hexdigest() != header.get(
-        "sha256"
-    ):
-        raise InputError(f"{where} is corrupted: {name} does not match its SHA-256 in {HEADER}")
+    if len(data) != ref.get("bytes") or hashlib.sha256(data).hexdigest() != ref.get("sha256"):
+        raise InputError(f"{where} is corrupted: {name} does not match its SHA-256")
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            return {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
         raise InputError(f"{where} is corrupted: {name} cannot be read ({exc})") from None
+
+
+def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of the checkpoint in ``folder``, checked (one rank)."""
+    where = f"checkpoint {str(folder)!r}"
+    header = _header(folder)
+    if header.get("kind") != "pieces":
+        return header, _load(folder, header, where)
+    arrays = {}
+    for side in sorted(folder.glob("piece-*.json")):
+        try:
+            ref = json.loads(side.read_text())
+            index = int(ref["index"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(f"{where} is corrupted: {side.name} is not valid") from None
+        arrays |= {f"piece.{index}.{k}": v for k, v in _load(folder, ref, where).items()}
     return header, arrays
+
+
+def _write_npz(folder: Path, stem: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``folder/stem.npz`` atomically; returns its reference (file, bytes, sha256)."""
+    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.chmod(tmp, 0o644)
+        data = Path(tmp).read_bytes()
+        os.replace(tmp, folder / f"{stem}.npz")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return {"file": f"{stem}.npz", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def _on_rank0(comm: MPI.Comm, fn: Callable[[], Any]) -> Any:
@@ -153,6 +180,8 @@ class Checkpoints:
             self._saved = _on_rank0(comm, lambda: _read(self.source))
             self._check(self._saved[0])
         self.written = 0
+        self.piece_writes = 0
+        """Pieces saved by this rank (:meth:`save_piece`)."""
         self.seconds = 0.0
         self.bytes = 0
 
@@ -248,22 +277,12 @@ class Checkpoints:
     def _commit(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Array file, then header, each by rename; then remove older array files (rank 0)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".npz", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.chmod(tmp, 0o644)
-            data = Path(tmp).read_bytes()
-            name = f"state-{header['march']['steps']:08d}-{os.getpid()}-{self.written}.npz"
-            os.replace(tmp, self.folder / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        header |= {"file": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        stem = f"state-{header['march']['steps']:08d}-{os.getpid()}-{self.written}"
+        header |= _write_npz(self.folder, stem, arrays)
         write_json_atomic(self.folder / HEADER, header)
-        self.bytes = len(data)
-        for old in self.folder.glob("state-*.npz"):
-            if old.name != name:
+        self.bytes = header["bytes"]
+        for old in self.folder.glob("*-*.*"):
+            if old.name != header["file"] and old.name.startswith(("state-", "piece-")):
                 old.unlink(missing_ok=True)
 
     # -- reading ---------------------------------------------------------------------------
@@ -319,11 +338,57 @@ class Checkpoints:
                     f"a restart continues the same run (only {', '.join(MAY_CHANGE)} may change)"
                 )
 
+    # -- independent pieces (KMC replicas) -------------------------------------------------
+
+    def pieces(self) -> dict[int, dict[str, np.ndarray]]:
+        """Begin a run of independent pieces: those of the restart source (collective).
+
+        Writes this run's header (``kind = pieces``) and copies the restored pieces into its
+        own folder; pieces there from an earlier run are removed first.
+        """
+        done: dict[int, dict[str, np.ndarray]] = {}
+        if self.source is not None:
+            if self._saved[0].get("kind") != "pieces":
+                raise InputError(f"checkpoint {str(self.source)!r} is not one of replicas")
+            for key, v in self._saved[1].items():
+                _, index, name = key.split(".", 2)
+                done.setdefault(int(index), {})[name] = v
+        if self.folder is not None and self.comm.rank == 0:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            same = self.source is not None and self.folder.resolve() == self.source.resolve()
+            for old in self.folder.glob("*-*.*"):
+                kept = same and old.name.startswith("piece-") and int(old.stem[6:12]) in done
+                if old.name.startswith(("state-", "piece-")) and not kept:
+                    old.unlink(missing_ok=True)
+            header = {"format": FORMAT, "kind": "pieces", "problem": self.problem,
+                      "parameters": _plain(self.params), "ranks": self.comm.size}  # fmt: skip
+            write_json_atomic(self.folder / HEADER, header)
+            for index, arrays in done.items() if not same else ():
+                self._write_piece(index, arrays)
+        self.comm.barrier()
+        return done
+
+    def save_piece(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        """Save one finished piece from this rank alone (no collective call)."""
+        if self.folder is not None:
+            t0 = time.perf_counter()
+            self._write_piece(index, arrays)
+            self.piece_writes += 1
+            self.seconds += time.perf_counter() - t0
+
+    def _write_piece(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        ref = _write_npz(self.folder, f"piece-{index:06d}", arrays)
+        self.bytes = ref["bytes"]
+        write_json_atomic(self.folder / f"piece-{index:06d}.json", {"index": index, **ref})
+
     def summary(self) -> dict[str, Any]:
-        """For ``result.json``: checkpoints written, seconds, size of the last, restart origin."""
+        """For ``result.json`` (collective): checkpoints written, seconds, size, origin.
+
+        Pieces are counted over all ranks; the seconds are the slowest rank's.
+        """
         return {
-            "written": self.written,
-            "write_seconds": self.seconds,
+            "written": self.written + self.comm.allreduce(self.piece_writes, op=MPI.SUM),
+            "write_seconds": self.comm.allreduce(self.seconds, op=MPI.MAX),
             "bytes": self.bytes,
             "folder": None if self.folder is None else str(self.folder),
             "restarted_from": runinfo.notes().get("restarted_from"),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -75,6 +75,18 @@ class ReplicaResult:
     """Unwrapped displacement of each ion over the averaging window, m, shape (N, 2)."""
     final: np.ndarray
     """Occupation (bool) of each site at the end, shape (nx, ny)."""
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The result as named arrays (a checkpoint)."""
+        return {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, np.ndarray]) -> ReplicaResult:
+        """Back from :meth:`as_arrays`."""
+        scalars = {"replica": int, "time": float, "averaging_time": float, "events": int,
+                   "seconds": float}  # fmt: skip
+        return cls(**{f.name: scalars[f.name](a[f.name]) if f.name in scalars
+                      else np.asarray(a[f.name]) for f in dataclasses.fields(cls)})  # fmt: skip
 
 
 def simulate(
@@ -135,21 +147,30 @@ def run_replicas(
     seed: int,
     replicas: int,
     comm: MPI.Comm = MPI.COMM_WORLD,
+    done: Mapping[int, ReplicaResult] | None = None,
+    on_done: Callable[[ReplicaResult], None] | None = None,
 ) -> list[ReplicaResult]:
     """Run ``replicas`` independent replicas spread over the ranks of ``comm``.
 
     Replica r uses ``SeedSequence(seed).spawn(replicas)[r]`` and runs on rank r mod size; the
     list returned on every rank holds all replicas in replica order, so it does not depend on
-    the number of ranks. Arguments as for :func:`simulate`.
+    the number of ranks. Arguments as for :func:`simulate`; ``done``: replicas already run
+    (a restart), not run again; ``on_done(result)``: called on its rank after each replica.
     """
+    done = done or {}
     check_range("replicas", replicas, ge=1)
     check_range("seed", seed, ge=0)
     compile_event_loop()
     children = np.random.SeedSequence(int(seed)).spawn(int(replicas))
-    mine = [
-        simulate(lattice, rates, ions, events, equilibration_events, children[r], replica=r)
-        for r in range(comm.rank, replicas, comm.size)
-    ]
+    todo = [r for r in range(replicas) if r not in done]
+    mine = []
+    for r in todo[comm.rank :: comm.size]:
+        res = simulate(lattice, rates, ions, events, equilibration_events, children[r], replica=r)
+        mine.append(res)
+        if on_done is not None:
+            on_done(res)
+    if comm.rank == 0:
+        mine += [done[r] for r in range(replicas) if r in done]
     gathered = [res for part in comm.allgather(mine) for res in part]
     return sorted(gathered, key=lambda res: res.replica)
 
