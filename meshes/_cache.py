@@ -136,6 +136,11 @@ def _save(meta, arrays, data: gmshio.MeshData, folder: Path, comm: MPI.Comm) -> 
     tmp = _tmpdir(folder.parent, f".{folder.name}-", comm)
     if tmp is None:
         return
+    if comm.rank == 0 and folder.exists():  # a damaged entry (it did not load): replace it
+        with contextlib.suppress(OSError):
+            trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
+            os.rename(folder, trash / "entry")
+            shutil.rmtree(trash, ignore_errors=True)
 
     def write() -> None:
         if comm.rank == 0:
