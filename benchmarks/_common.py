@@ -92,4 +92,4 @@ def process_usage(comm) -> dict[str, float]:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     cpu = comm.allreduce(ru.ru_utime + ru.ru_stime)
     rss = comm.allreduce(ru.ru_maxrss / 1024)
-    return {"cpu_s": round(cpu, 3), "rss_mb": round(rss, 1)}
+    return {"process_cpu_s": round(cpu, 3), "rss_mb": round(rss, 1)}

@@ -101,8 +101,9 @@ def main() -> None:
             out = subprocess.run(
                 mpi(cmd, args.ranks), check=True, capture_output=True, text=True, env=clean_env()
             ).stdout
-            r = json.loads(out.strip().splitlines()[-1]) | {"set": name, "scale": scale}
-            r |= {"ranks": args.ranks, "load": load, "options": SETS[name]}
+            r = json.loads([x for x in out.splitlines() if x.startswith("{")][-1])
+            r |= {"set": name, "scale": scale, "ranks": args.ranks, "load": load}
+            r["options"] = SETS[name]
             rows.append(r)
             solve = r["cpu"]["solve"]
             print(

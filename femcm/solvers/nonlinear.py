@@ -53,6 +53,8 @@ class NonlinearSolver:
         opts = dict(NEWTON_DEFAULTS)
         opts.update(options or {})
         opts = {k: v for k, v in opts.items() if v is not None}  # None removes a default
+        if opts.get("pc_type") != "lu":  # MUMPS of the defaults is unused (PETSc warns at exit)
+            opts.pop("pc_factor_mat_solver_type", None)
         self.problem = NonlinearProblem(
             F, u, bcs=list(bcs), J=J, petsc_options_prefix=options_prefix(name), petsc_options=opts
         )
