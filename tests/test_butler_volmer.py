@@ -72,6 +72,12 @@ def slab_voltage(kin: ButlerVolmer, i_app: float) -> float:
     return -float(total_overpotential_np(-i_app, kin)) + i_app * L / KAPPA
 
 
+def check_voltage(verify, key, V, expected, reference, what, msg):
+    """|V − expected| <= 1e-8 |expected| (the slab closed forms are exact up to Newton)."""
+    err = abs(V - expected) / abs(expected)
+    verify(key, err, "<=", 1e-8, reference=reference, what=what, msg=msg)
+
+
 # -- NumPy twins ---------------------------------------------------------------------------
 
 
@@ -123,12 +129,14 @@ def test_asinh_form_is_overflow_free(slab):
 @pytest.mark.parametrize("direction", [1.0, -1.0], ids=["plating", "stripping"])
 @pytest.mark.parametrize("alphas", [SYM, ASYM], ids=["symmetric", "asymmetric"])
 @pytest.mark.parametrize("ratio", RATIOS)
-def test_slab_galvanostatic(slab, alphas, ratio, direction):
+def test_slab_galvanostatic(slab, alphas, ratio, direction, verify):
     kin = ButlerVolmer(I0, *alphas)
     i_app = direction * ratio * I0
     prob, its, V = galvanostatic(slab, kin, i_app)
     expected = slab_voltage(kin, i_app)
-    assert abs(V - expected) <= 1e-8 * abs(expected), (V, expected, its)
+    ref = "§6: V = η(i_app) + i_app L/κ, η the inverse Butler–Volmer law; relative error"
+    what = "1D BV slab, galvanostatic, α = ½/½ and 0.3/0.7, plating/stripping, i/i0 = 0.1–1e3"
+    check_voltage(verify, "slab_voltage", V, expected, ref, what, (V, expected, its))
     # The overpotential and the interface current are uniform and exact too.
     eta = mean_on(prob, prob.overpotential(prob.boundaries[1]), BOTTOM)
     assert eta == pytest.approx(float(overpotential_np(-i_app, kin)), rel=1e-8)
@@ -139,13 +147,15 @@ def test_slab_galvanostatic(slab, alphas, ratio, direction):
 @pytest.mark.parametrize("alphas", [SYM, ASYM], ids=["symmetric", "asymmetric"])
 @pytest.mark.parametrize("ratio", (0.1, 10.0, 1000.0))
 @pytest.mark.parametrize("film", (5e-4, 2e-2))
-def test_slab_film_resistance(slab, alphas, ratio, film):
+def test_slab_film_resistance(slab, alphas, ratio, film, verify):
     """V = η(i) + i R_f + i L/κ with the film drop in series (film: 0.5 and 20 RT/(F i_ref))."""
     kin = ButlerVolmer(I0, *alphas, film_resistance=film)
     for i_app in (ratio * I0, -ratio * I0):
         prob, its, V = galvanostatic(slab, kin, i_app)
         expected = slab_voltage(kin, i_app)
-        assert abs(V - expected) <= 1e-8 * abs(expected), (i_app, V, expected)
+        ref = "§6 with a film: V = η + i R_f + i L/κ; relative error"
+        what = "1D BV slab with a film resistance, both directions"
+        check_voltage(verify, "slab_voltage_film", V, expected, ref, what, (i_app, V, expected))
         assert its <= 8
         eta = mean_on(prob, prob.overpotential(prob.boundaries[1]), BOTTOM)
         assert eta == pytest.approx(float(overpotential_np(-i_app, kin)), rel=1e-7)
@@ -165,7 +175,7 @@ def potentiostatic_root(kin: ButlerVolmer, V: float) -> tuple[float, float]:
 @pytest.mark.parametrize("film", (0.0, 5e-3))
 @pytest.mark.parametrize("alphas", [SYM, ASYM], ids=["symmetric", "asymmetric"])
 @pytest.mark.parametrize("voltage", (0.01, 0.3, 1.0, -0.4))
-def test_slab_potentiostatic(slab, alphas, voltage, film):
+def test_slab_potentiostatic(slab, alphas, voltage, film, verify):
     msh, ft = slab
     kin = ButlerVolmer(I0, *alphas, film_resistance=film)
     top, electrode = FixedPotential(TOP, voltage), Electrode(BOTTOM, kin)
@@ -177,7 +187,14 @@ def test_slab_potentiostatic(slab, alphas, voltage, film):
         assert KAPPA * (voltage - phi_l) / L == pytest.approx(
             -float(butler_volmer_np(-phi_l, kin)), rel=1e-12
         )
-    assert mean_on(prob, prob.phi, BOTTOM) == pytest.approx(phi_l, rel=1e-8)
+    verify.approx(
+        "potentiostatic_phi_L",
+        mean_on(prob, prob.phi, BOTTOM),
+        phi_l,
+        1e-8,
+        reference="§6: φ_L the scalar root of κ(V − φ_L)/L = −i_BV(−φ_L); relative error",
+        what="1D BV slab, potentiostatic, with and without a film",
+    )
     # The current is κ(V − φ_L)/L, a difference of nearly equal numbers at small V (the ohmic
     # drop is 0.4 % of V = 10 mV): Newton's 1e-10 relative residual leaves ~1e-8 there.
     current_in = prob.current_into(top) / W
@@ -205,13 +222,20 @@ def test_linear_problem_one_newton_step(slab):
     [(SYM, 0.0, 12), (ASYM, 0.0, 12), (SYM, 1e-2, 6)],
     ids=["symmetric", "asymmetric", "film"],
 )
-def test_newton_from_zero_at_1e4(slab, alphas, film, max_its):
+def test_newton_from_zero_at_1e4(slab, alphas, film, max_its, verify):
     """Newton from φ = 0 at i_app/i0 = 10⁴ (η ≈ 18 RT/F; full steps overflow exp)."""
     kin = ButlerVolmer(I0, *alphas, film_resistance=film)
     i_app = 1e4 * I0
     _, its, V = galvanostatic(slab, kin, i_app)
     assert V == pytest.approx(slab_voltage(kin, i_app), rel=1e-10)
-    assert its <= max_its, its
+    verify(
+        "newton_iterations",
+        its,
+        "<=",
+        max_its,
+        reference="Newton from φ = 0 converges (iterations)",
+        what="BV slab at i_app/i0 = 1e4 (η ≈ 18 RT/F), symmetric / asymmetric / film",
+    )
 
 
 # -- finite-difference Jacobian checks -----------------------------------------------------
@@ -255,7 +279,7 @@ def smooth_state(V: fem.FunctionSpace, amplitude: float, phase: float) -> fem.Fu
 
 
 @pytest.mark.parametrize("alphas", [SYM, ASYM], ids=["symmetric", "asymmetric"])
-def test_fd_jacobian_butler_volmer_term(slab, alphas):
+def test_fd_jacobian_butler_volmer_term(slab, alphas, verify):
     """The SI Butler–Volmer boundary term alone: ∫ i_BV(−φ) v ds, φ of a few RT/F."""
     msh, ft = slab
     kin = ButlerVolmer(I0, *alphas)
@@ -266,12 +290,19 @@ def test_fd_jacobian_butler_volmer_term(slab, alphas):
     F = butler_volmer(-phi, kin) * v * ds(BOTTOM)
     J = ufl.derivative(F, phi, ufl.TrialFunction(V))
     d = smooth_state(V, kin.thermal_voltage, 1.1)
-    assert fd_check(F, J, phi, d, 1e-6 * kin.thermal_voltage) < 1e-7
+    verify(
+        "fd_jacobian_bv_term",
+        fd_check(F, J, phi, d, 1e-6 * kin.thermal_voltage),
+        "<",
+        1e-7,
+        reference="central finite difference of the residual: max |J·d − FD| / max |J·d|",
+        what="Jacobian of the Butler–Volmer boundary term",
+    )
 
 
 @pytest.mark.parametrize("film", (0.0, 1e-2))
 @pytest.mark.parametrize("alphas", [SYM, ASYM], ids=["symmetric", "asymmetric"])
-def test_fd_jacobian_full_residual(slab, alphas, film):
+def test_fd_jacobian_full_residual(slab, alphas, film, verify):
     """The solver's own scaled residual and UFL Jacobian (film: current unknown, asinh form)."""
     msh, ft = slab
     kin = ButlerVolmer(I0, *alphas, film_resistance=film)
@@ -279,7 +310,14 @@ def test_fd_jacobian_full_residual(slab, alphas, film):
     state = smooth_state(prob.space, 3.0, 0.3)
     prob.u.x.array[:] = state.x.array
     d = smooth_state(prob.space, 1.0, 1.1)
-    assert fd_check(prob.F, prob.J, prob.u, d, 1e-6) < 1e-7
+    verify(
+        "fd_jacobian_full",
+        fd_check(prob.F, prob.J, prob.u, d, 1e-6),
+        "<",
+        1e-7,
+        reference="central finite difference of the residual: max |J·d − FD| / max |J·d|",
+        what="Jacobian of the full potential residual (with / without film)",
+    )
 
 
 # -- input validation ----------------------------------------------------------------------
