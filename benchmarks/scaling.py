@@ -146,24 +146,16 @@ def _time_mesh_builders() -> dict[str, float]:
     Done before the problem module is imported, so ``from femcm.meshes.x import f`` gets the
     wrapper too. Meshing (or reading the cache) is then taken out of the CPU time of a run.
     """
-    import functools
     import importlib
     import pkgutil
 
     import femcm.meshes as pkg
+    from femcm.app.timings import timed
 
     spent = {"cpu": 0.0}
 
-    def timed(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            c0 = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent["cpu"] += time.process_time() - c0
-
-        return wrapper
+    def add(wall_s: float, cpu_s: float, _) -> None:
+        spent["cpu"] += cpu_s
 
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_"):
@@ -171,7 +163,7 @@ def _time_mesh_builders() -> dict[str, float]:
         mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
         for name, fn in list(vars(mod).items()):
             if callable(fn) and hasattr(fn, "__wrapped__") and fn.__module__ == mod.__name__:
-                setattr(mod, name, timed(fn))
+                setattr(mod, name, timed(fn, add))
     return spent
 
 

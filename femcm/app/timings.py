@@ -29,7 +29,7 @@ from typing import Any
 
 from femcm.base import runinfo
 
-__all__ = ["Stopwatch", "cpu_block", "install"]
+__all__ = ["Stopwatch", "cpu_block", "install", "timed"]
 
 _installed = False
 _cpu: dict[str, float] = {}
@@ -38,62 +38,52 @@ _current: Stopwatch | None = None
 KEYS = ("mesh", "compile", "assemble", "solve", "output", "other")
 
 
-def _wrap(owner: Any, name: str, key: str) -> None:
-    fn: Callable = getattr(owner, name, None)
-    if fn is None or getattr(fn, "_femcm_timed", False):
-        return
+def _nothing() -> None:
+    return None
+
+
+def timed(
+    fn: Callable, record: Callable[[float, float, Any], None], start: Callable[[], Any] = _nothing
+) -> Callable:
+    """``fn`` that calls ``record(wall_s, cpu_s, start())`` after each call (``start`` before)."""
 
     @functools.wraps(fn)
-    def timed(*args, **kwargs):
-        t0, c0 = time.perf_counter(), time.process_time()
+    def wrapper(*args, **kwargs):
+        before, t0, c0 = start(), time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
-            runinfo.add_time(key, time.perf_counter() - t0)
-            _cpu[key] = _cpu.get(key, 0.0) + time.process_time() - c0
+            record(time.perf_counter() - t0, time.process_time() - c0, before)
 
-    timed._femcm_timed = True  # type: ignore[attr-defined]
-    setattr(owner, name, timed)
-
-
-def _wrap_solve(cls: type) -> None:
-    """Time ``cls.solve`` as ``solve``, less the assembly it calls (counted as ``assemble``)."""
-    fn: Callable = cls.solve
-    if getattr(fn, "_femcm_timed", False):
-        return
-
-    @functools.wraps(fn)
-    def timed(*args, **kwargs):
-        a0, t0 = runinfo.times().get("assemble", 0.0), time.perf_counter()
-        ca0, c0 = _cpu.get("assemble", 0.0), time.process_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            inner = runinfo.times().get("assemble", 0.0) - a0
-            runinfo.add_time("solve", time.perf_counter() - t0 - inner)
-            inner = _cpu.get("assemble", 0.0) - ca0
-            _cpu["solve"] = _cpu.get("solve", 0.0) + time.process_time() - c0 - inner
-
-    timed._femcm_timed = True  # type: ignore[attr-defined]
-    cls.solve = timed
+    wrapper._femcm_timed = True  # type: ignore[attr-defined]
+    return wrapper
 
 
-def _wrap_cpu(owner: Any, name: str, key: str) -> None:
-    """Add the CPU seconds of ``owner.name`` to ``key`` (its wall time is recorded elsewhere)."""
-    fn: Callable = getattr(owner, name, None)
-    if fn is None or getattr(fn, "_femcm_timed", False):
-        return
+def _wrap(owner: Any, name: str, record: Callable, start: Callable[[], Any] = _nothing) -> None:
+    fn = getattr(owner, name, None)
+    if fn is not None and not getattr(fn, "_femcm_timed", False):
+        setattr(owner, name, timed(fn, record, start))
 
-    @functools.wraps(fn)
-    def timed(*args, **kwargs):
-        c0 = time.process_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _cpu[key] = _cpu.get(key, 0.0) + time.process_time() - c0
 
-    timed._femcm_timed = True  # type: ignore[attr-defined]
-    setattr(owner, name, timed)
+def _phase(key: str, wall: bool = True) -> Callable[[float, float, Any], None]:
+    """A recorder adding to phase ``key`` (``wall=False``: its wall time is taken elsewhere)."""
+
+    def record(wall_s: float, cpu_s: float, _: Any) -> None:
+        if wall:
+            runinfo.add_time(key, wall_s)
+        _cpu[key] = _cpu.get(key, 0.0) + cpu_s
+
+    return record
+
+
+def _assembly_so_far() -> tuple[float, float]:
+    return runinfo.times().get("assemble", 0.0), _cpu.get("assemble", 0.0)
+
+
+def _solve(wall_s: float, cpu_s: float, before: tuple[float, float]) -> None:
+    """A solve's time less the assembly it called back (counted as ``assemble``)."""
+    wall_a, cpu_a = _assembly_so_far()
+    _phase("solve")(wall_s - (wall_a - before[0]), cpu_s - (cpu_a - before[1]), None)
 
 
 def install() -> None:
@@ -108,9 +98,10 @@ def install() -> None:
 
     from femcm.app import meshfile
 
-    _wrap(dolfinx.jit, "ffcx_jit", "compile")
+    _wrap(dolfinx.jit, "ffcx_jit", _phase("compile"))
+    assemble = _phase("assemble")
     for name in ("assemble_matrix", "assemble_vector", "apply_lifting", "insert_diagonal"):
-        _wrap(cpp.fem, name, "assemble")
+        _wrap(cpp.fem, name, assemble)
     for name in (
         "assemble_matrix",
         "assemble_vector",
@@ -122,12 +113,12 @@ def install() -> None:
         "create_matrix_block",
         "create_matrix_nest",
     ):
-        _wrap(cpp.fem.petsc, name, "assemble")
+        _wrap(cpp.fem.petsc, name, assemble)
     for cls in (dolfinx.fem.petsc.LinearProblem, dolfinx.fem.petsc.NonlinearProblem):
-        _wrap_solve(cls)
+        _wrap(cls, "solve", _solve, _assembly_so_far)
     for name in ("write_mesh", "write_function", "write_meshtags"):
-        _wrap(dolfinx.io.XDMFFile, name, "output")
-    _wrap_cpu(meshfile, "_read_msh", "mesh")  # its wall time: runinfo.timed("mesh") inside
+        _wrap(dolfinx.io.XDMFFile, name, _phase("output"))
+    _wrap(meshfile, "_read_msh", _phase("mesh", wall=False))  # wall: runinfo.timed inside
     _installed = True
 
 
