@@ -9,13 +9,10 @@ rows of its CSV files so far) and the model state at each output time already wr
 that a restarted run writes the same complete XDMF and CSV series: nothing is repeated and
 nothing is missing.
 
-Format: ``checkpoint.json`` (problem, every parameter, rank count, t, step, the scalars of
-the stepper, the name, size and SHA-256 of the array file) and ``state-*.npz`` (NumPy,
-no pickles). Every function is saved as the table of its owned nodes' coordinates and
-values (:mod:`femcm.fem.nodal_tables`), gathered on rank 0, so a checkpoint restarts on any
-number of ranks. Writing is atomic: the array file under a temporary name, renamed, then
-``checkpoint.json`` replaced by rename, then the older array files removed; a run killed
-while writing leaves the previous checkpoint whole.
+Files: :mod:`femcm.app.checkpoint_files`. Every function is saved as the table of its owned
+nodes' coordinates and values (:mod:`femcm.fem.nodal_tables`), gathered on rank 0, so a
+checkpoint restarts on any number of ranks. Writing is atomic (array file, then header, each
+by rename; then the older array files go): a run killed while writing keeps the previous one.
 
 A restart reads everything on rank 0 first and checks it (format, problem, parameters,
 SHA-256, the mesh's nodes), so a corrupted, truncated or mismatched checkpoint is refused with
@@ -26,10 +23,8 @@ one line before anything is written. The parameters must be those of the checkpo
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +34,8 @@ import numpy as np
 
 from mpi4py import MPI
 
+from femcm.app import checkpoint_files as files
+from femcm.app.checkpoint_files import read_parameters
 from femcm.app.output import write_json_atomic
 from femcm.app.params import ParameterSet
 from femcm.base import interrupt, runinfo
@@ -48,111 +45,13 @@ from femcm.fem.geometry import bounding_box
 from femcm.fem.nodal_tables import assign, match, owned_tables
 from femcm.solvers.timestepping import MarchReport, MarchState, StepControl, march
 
-__all__ = ["FORMAT", "MAY_CHANGE", "Checkpoints", "locate", "read_parameters"]
-
-FORMAT = "femcm-checkpoint/1"
-"""Format tag in ``checkpoint.json``."""
+__all__ = ["DEFAULT_EVERY", "MAY_CHANGE", "Checkpoints", "read_parameters"]
 
 MAY_CHANGE = ("t_end", "dt_min", "dt_max", "linear_solver")
 """Parameters a restart may set differently from the checkpoint's run."""
 
 DEFAULT_EVERY = 25
 """Accepted steps between periodic checkpoints (``--checkpoint-every``)."""
-
-HEADER = "checkpoint.json"
-
-
-def locate(folder: str | os.PathLike) -> Path:
-    """The checkpoint folder behind ``--restart DIR``: ``DIR/checkpoint`` or ``DIR`` itself."""
-    d = Path(folder)
-    for c in (d / "checkpoint", d):
-        if (c / HEADER).is_file():
-            return c
-    raise InputError(f"--restart {str(d)!r}: no checkpoint there (no checkpoint/{HEADER})")
-
-
-def _header(folder: Path) -> dict[str, Any]:
-    """The checked header of the checkpoint in ``folder`` (one rank)."""
-    where = f"checkpoint {str(folder)!r}"
-    try:
-        header = json.loads((folder / HEADER).read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{where} is unreadable: {HEADER} is not valid JSON ({exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise InputError(f"{where} is not a femcm checkpoint of format {FORMAT}")
-    return header
-
-
-def _load(folder: Path, ref: dict[str, Any], where: str) -> dict[str, np.ndarray]:
-    """The arrays of the file that ``ref`` (file, bytes, sha256) names, checked."""
-    name = str(ref.get("file", ""))
-    path = folder / name
-    if "/" in name or not path.is_file():
-        raise InputError(f"{where} is incomplete: its array file {name!r} is missing")
-    data = path.read_bytes()
-    if len(data) != ref.get("bytes") or hashlib.sha256(data).hexdigest() != ref.get("sha256"):
-        raise InputError(f"{where} is corrupted: {name} does not match its SHA-256")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{where} is corrupted: {name} cannot be read ({exc})") from None
-
-
-def _read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Header and arrays of the checkpoint in ``folder``, checked (one rank)."""
-    where = f"checkpoint {str(folder)!r}"
-    header = _header(folder)
-    if header.get("kind") != "pieces":
-        return header, _load(folder, header, where)
-    arrays = {}
-    for side in sorted(folder.glob("piece-*.json")):
-        try:
-            ref = json.loads(side.read_text())
-            index = int(ref["index"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise InputError(f"{where} is corrupted: {side.name} is not valid") from None
-        arrays |= {f"piece.{index}.{k}": v for k, v in _load(folder, ref, where).items()}
-    return header, arrays
-
-
-def _write_npz(folder: Path, stem: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """``folder/stem.npz`` atomically; returns its reference (file, bytes, sha256)."""
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        data = Path(tmp).read_bytes()
-        os.replace(tmp, folder / f"{stem}.npz")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return {"file": f"{stem}.npz", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-def _on_rank0(comm: MPI.Comm, fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on rank 0 and broadcast its value, or the ``InputError`` it raised."""
-    value, error = None, None
-    if comm.rank == 0:
-        try:
-            value = fn()
-        except InputError as exc:
-            error = str(exc)
-    value, error = comm.bcast((value, error), root=0)
-    if error:
-        raise InputError(error)
-    return value
-
-
-def read_parameters(folder: str | os.PathLike, comm: MPI.Comm) -> tuple[str, dict[str, Any]]:
-    """(problem, parameters) of the checkpoint behind ``--restart folder`` (collective)."""
-
-    def header() -> tuple[str, dict[str, Any]]:
-        h = _header(locate(folder))
-        return str(h.get("problem")), dict(h.get("parameters", {}))
-
-    return _on_rank0(comm, header)
 
 
 def _plain(params: ParameterSet) -> dict[str, Any]:
@@ -176,8 +75,8 @@ class Checkpoints:
         self.folder, self.every = folder, every
         self.source = None
         if source is not None:  # read and check it all now, before anything is built
-            self.source = _on_rank0(comm, lambda: locate(source))
-            self._saved = _on_rank0(comm, lambda: _read(self.source))
+            self.source = files.on_rank0(comm, lambda: files.locate(source))
+            self._saved = files.on_rank0(comm, lambda: files.read(self.source))
             self._check(self._saved[0])
         self.written = 0
         self.piece_writes = 0
@@ -249,7 +148,7 @@ class Checkpoints:
                 arrays[f"series.{name}"] = np.asarray(rows, float)
             arrays["output_times"] = np.array([t for t, _ in self._snapshots], float)
             header = {
-                "format": FORMAT,
+                "format": files.FORMAT,
                 "problem": self.problem,
                 "parameters": _plain(self.params),
                 "ranks": self.comm.size,
@@ -278,8 +177,8 @@ class Checkpoints:
         """Array file, then header, each by rename; then remove older array files (rank 0)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         stem = f"state-{header['march']['steps']:08d}-{os.getpid()}-{self.written}"
-        header |= _write_npz(self.folder, stem, arrays)
-        write_json_atomic(self.folder / HEADER, header)
+        header |= files.write_npz(self.folder, stem, arrays)
+        write_json_atomic(self.folder / files.HEADER, header)
         self.bytes = header["bytes"]
         for old in self.folder.glob("*-*.*"):
             if old.name != header["file"] and old.name.startswith(("state-", "piece-")):
@@ -360,9 +259,9 @@ class Checkpoints:
                 kept = same and old.name.startswith("piece-") and int(old.stem[6:12]) in done
                 if old.name.startswith(("state-", "piece-")) and not kept:
                     old.unlink(missing_ok=True)
-            header = {"format": FORMAT, "kind": "pieces", "problem": self.problem,
+            header = {"format": files.FORMAT, "kind": "pieces", "problem": self.problem,
                       "parameters": _plain(self.params), "ranks": self.comm.size}  # fmt: skip
-            write_json_atomic(self.folder / HEADER, header)
+            write_json_atomic(self.folder / files.HEADER, header)
             for index, arrays in done.items() if not same else ():
                 self._write_piece(index, arrays)
         self.comm.barrier()
@@ -377,7 +276,7 @@ class Checkpoints:
             self.seconds += time.perf_counter() - t0
 
     def _write_piece(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        ref = _write_npz(self.folder, f"piece-{index:06d}", arrays)
+        ref = files.write_npz(self.folder, f"piece-{index:06d}", arrays)
         self.bytes = ref["bytes"]
         write_json_atomic(self.folder / f"piece-{index:06d}.json", {"index": index, **ref})
 
