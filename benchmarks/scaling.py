@@ -289,7 +289,11 @@ def write_plate_msh(path: Path, h: float, hi: float) -> None:
     from femcm.meshes._gmsh import session, write_msh
 
     with session("plate_with_inclusions", MPI.COMM_SELF):
-        plate._build(600e-6, 600e-6, 100e-6, plate.DEFAULT_INCLUSIONS, h, hi)
+        geometry = (600e-6, 600e-6, 100e-6, plate.DEFAULT_INCLUSIONS, h, hi)
+        if hasattr(plate, "_Plate"):  # the builder's arguments as one record (newer meshes/)
+            plate._build(plate._Plate(*geometry))
+        else:
+            plate._build(*geometry)
         write_msh(path, unit=1e-6)
 
 
