@@ -92,9 +92,7 @@ from femcm.physics.chemistry import (
     mobility_from_diffusivity,
 )
 from femcm.physics.eigenstrains import ConcentrationEigenstrain, isotropic_omega
-from femcm.physics.materials import Isotropic
 from femcm.solvers.bounds import Bounds
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 from femcm.solvers.timestepping import StepControl
 
@@ -134,9 +132,9 @@ class Parameters(ParameterSet):
     noise_wavelength: float = param(5e-8, "m", "shortest wavelength of the noise", gt=0)
     t_end: float = param(100.0, "s", "end time", gt=0)
     output_times: tuple[float, ...] = param((), "s", "times at which fields are written")
-    dt_initial: float = param(1e-4, "s", "first time step", gt=0)
-    dt_min: float = param(1e-9, "s", "smallest time step before giving up", gt=0)
-    dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
+    dt_initial: float = param.dt_initial(1e-4)
+    dt_min: float = param.dt_min(1e-9)
+    dt_max: float = param.dt_max()
     rtol: float = param(1e-3, "1", "local time error of c relative to RMS(c - mean c)", ge=0, lt=1)
     atol: float = param(1e-6, "1", "absolute tolerance of the local time error of c", ge=0, lt=1)
     time_order: int = param(2, "1", "2: BDF2, 1: backward Euler (θ-method)", ge=1, le=2)
@@ -154,13 +152,11 @@ class Parameters(ParameterSet):
     steady_tol: float = param(0.0, "1/s", "stop when max|Δc|/Δt falls below (0: never)", ge=0)
     energy_tol: float = param(1e-6, "1/s", "|dF/dt|/max|F| below which F has stopped", gt=0)
     mechanics: bool = param(False, "", "solve for the displacement too")
-    E: float = param(100e9, "Pa", "Young's modulus (mechanics)", gt=0)
-    nu: float = param(0.3, "1", "Poisson's ratio (mechanics)", gt=-1, lt=0.5)
+    E: float = param.E(100e9, "(mechanics)")
+    nu: float = param.nu(0.3, "(mechanics)")
     omega: float = param(1e-6, "m^3/mol", "partial molar volume Ω (isotropic)")
     c_ref: float = param(0.5, "1", "stress-free concentration", ge=0, le=1)
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    linear_solver: str = param.linear_solver()
     bounds: str = param("damped", "", "keeping c in (0, 1)", choices=tuple(Bounds))
 
     def validate(self) -> None:
@@ -174,11 +170,7 @@ class Parameters(ParameterSet):
                 f"parameter mesh_size = {self.mesh_size:g} is out of range: "
                 f"must be <= min(width, height)/2 = {min(self.width, self.height) / 2:g}"
             )
-        if self.dt_min > self.dt_initial:
-            raise InputError(
-                f"parameter dt_min = {self.dt_min:g} is out of range: "
-                f"must be <= dt_initial = {self.dt_initial:g}"
-            )
+        self.check_time_steps()
         if self.theta != 1 and self.time_order != 1:
             raise InputError(
                 f"parameter theta = {self.theta:g} is out of range: must be 1 unless time_order = 1"
@@ -301,7 +293,7 @@ def build_model(p: Parameters, msh: mesh.Mesh, stats: SolverStats) -> ChemoMecha
     stress = 1.0
     if p.mechanics:
         stress = p.E
-        stiff = Stiffness(msh, None, {0: Isotropic(p.E, p.nu)}, scale=stress)
+        stiff = Stiffness(msh, None, {0: p.isotropic()}, scale=stress)
         facets = _edges(msh, p)
         mech = Mechanics(
             stiffness=stiff,

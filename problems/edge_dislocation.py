@@ -98,7 +98,6 @@ from femcm.physics.dislocation import Dislocation, cai_stress
 from femcm.physics.eigenstrains import ConcentrationEigenstrain, isotropic_omega
 from femcm.physics.elasticity import hydrostatic, von_mises
 from femcm.physics.materials import Cubic, Isotropic
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 from femcm.solvers.timestepping import StepControl
 
@@ -125,11 +124,11 @@ class Parameters(ParameterSet):
     mesh_size_cut: float = param(0.3e-9, "m", "element size along the cuts", gt=0)
     mesh_size: float = param(2e-9, "m", "element size away from cores and cuts", gt=0)
     mesh_grading: float = param(0.1, "1", "growth of the element size per unit distance", gt=0)
-    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
+    degree: int = param.degree(2, "of the displacement")
     w_degree: int = param(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
     elasticity: str = param("isotropic", "", "stiffness model", choices=("isotropic", "cubic"))
-    E: float = param(150e9, "Pa", "Young's modulus of LLZO (*assumed*)", gt=0)
-    nu: float = param(0.26, "1", "Poisson's ratio of LLZO (*assumed*)", gt=-1, lt=0.5)
+    E: float = param.E(150e9, "of LLZO (*assumed*)")
+    nu: float = param.nu(0.26, "of LLZO (*assumed*)")
     C11: float = param(0.0, "Pa", "cubic C11 (elasticity = cubic)", ge=0)
     C12: float = param(0.0, "Pa", "cubic C12 (elasticity = cubic)")
     C44: float = param(0.0, "Pa", "cubic C44 (elasticity = cubic)", ge=0)
@@ -149,16 +148,14 @@ class Parameters(ParameterSet):
     D0: float = param(3e-13, "m^2/s", "Li diffusivity (*assumed*)", gt=0)
     temperature: float = param(298.15, "K", "temperature", gt=0)
     t_end: float = param(0.1, "s", "end time (≈ 20 L²/D0)", gt=0)
-    dt_initial: float = param(1e-8, "s", "first time step", gt=0)
-    dt_min: float = param(1e-14, "s", "smallest time step before giving up", gt=0)
-    dt_max: float = param(0.0, "s", "largest time step (0: no limit)", ge=0)
+    dt_initial: float = param.dt_initial(1e-8)
+    dt_min: float = param.dt_min(1e-14)
+    dt_max: float = param.dt_max()
     dt_fixed: float = param(0.0, "s", "fixed time step, BDF2 (0: adaptive, error-controlled)", ge=0)
     equilibrium_tol: float = param(
         1e-4, "1", "equilibrium when max|∂c/∂t| L²/D0 falls below this", gt=0
     )
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    linear_solver: str = param.linear_solver()
     clip_cuts: bool = param(
         False, "", "W from the cut inside the domain only (false: the cut runs on beyond it)"
     )
@@ -186,14 +183,7 @@ class Parameters(ParameterSet):
             )
         if self.elasticity == "cubic":
             Cubic(self.C11, self.C12, self.C44)
-        if self.dt_min > self.dt_initial:
-            raise InputError(
-                f"parameter dt_min = {self.dt_min:g} is out of range: must be <= dt_initial"
-            )
-        if self.dt_max and self.dt_max < self.dt_initial:
-            raise InputError(
-                f"parameter dt_max = {self.dt_max:g} is out of range: must be >= dt_initial"
-            )
+        self.check_time_steps()
 
 
 def burgers_vector(p: Parameters) -> tuple[float, float]:
@@ -225,7 +215,7 @@ def material(p: Parameters) -> Isotropic | Cubic:
     """The LLZO stiffness."""
     if p.elasticity == "cubic":
         return Cubic(p.C11, p.C12, p.C44)
-    return Isotropic(p.E, p.nu)
+    return p.isotropic()
 
 
 def shear_and_poisson(p: Parameters) -> tuple[float, float]:

@@ -78,8 +78,6 @@ from femcm.physics.chemistry import CojocaruMobility, RegularSolution
 from femcm.physics.dislocation import Dislocation
 from femcm.physics.eigenstrains import ConcentrationEigenstrain, isotropic_omega
 from femcm.physics.elasticity import hydrostatic
-from femcm.physics.materials import Isotropic
-from femcm.solvers.options import RENAMED_CHOICES, SOLVER_CHOICES
 from femcm.solvers.stats import SolverStats
 from femcm.solvers.timestepping import StepControl
 
@@ -95,10 +93,10 @@ class Parameters(ParameterSet):
     height: float = param(40e-9, "m", "domain height, LLZO below y = 0 (*assumed*)", gt=0)
     c_llzo: float = param(0.3, "1", "initial c (and c_ref) in LLZO (*assumed*)", gt=0, lt=1)
     c_li: float = param(0.9, "1", "initial c (and c_ref) in Li (*assumed*)", gt=0, lt=1)
-    E_llzo: float = param(150e9, "Pa", "Young's modulus of LLZO (*assumed*)", gt=0)
-    nu_llzo: float = param(0.26, "1", "Poisson's ratio of LLZO (*assumed*)", gt=-1, lt=0.5)
-    E_li: float = param(7.8e9, "Pa", "Young's modulus of Li [D]", gt=0)
-    nu_li: float = param(0.38, "1", "Poisson's ratio of Li [D]", gt=-1, lt=0.5)
+    E_llzo: float = param.E(150e9, "of LLZO (*assumed*)")
+    nu_llzo: float = param.nu(0.26, "of LLZO (*assumed*)")
+    E_li: float = param.E(7.8e9, "of Li [D]")
+    nu_li: float = param.nu(0.38, "of Li [D]")
     misfit_dislocations: bool = param(False, "", "edge dislocations on the interface")
     spacing: float = param(4e-9, "m", "spacing of the misfit dislocations (*assumed*)", gt=0)
     misfit_burgers: float = param(
@@ -111,20 +109,18 @@ class Parameters(ParameterSet):
     D0: float = param(3e-13, "m^2/s", "Li diffusivity (*assumed*)", gt=0)
     temperature: float = param(298.15, "K", "temperature", gt=0)
     t_end: float = param(5e-5, "s", "end time (*assumed*)", gt=0)
-    dt_initial: float = param(1e-9, "s", "first time step", gt=0)
-    dt_min: float = param(1e-15, "s", "smallest time step before giving up", gt=0)
+    dt_initial: float = param.dt_initial(1e-9)
+    dt_min: float = param.dt_min(1e-15)
     mesh_size: float = param(2e-9, "m", "element size away from the interface", gt=0)
     mesh_size_interface: float = param(0.5e-9, "m", "element size near the interface", gt=0)
     interface_band: float = param(6e-9, "m", "half-width of the band meshed finely", ge=0)
     mesh_size_core: float = param(0.3e-9, "m", "element size at the cores (<= a/4)", gt=0)
     mesh_size_cut: float = param(0.5e-9, "m", "element size along the cuts", gt=0)
     mesh_grading: float = param(0.2, "1", "growth of the element size per distance", gt=0)
-    degree: int = param(2, "1", "polynomial degree of the displacement", ge=1, le=3)
+    degree: int = param.degree(2, "of the displacement")
     w_degree: int = param(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
     report_band: float = param(5e-9, "m", "σ_h extremes within this distance of y = 0", gt=0)
-    linear_solver: str = param(
-        "direct", "", "linear solver", choices=SOLVER_CHOICES, renamed=RENAMED_CHOICES
-    )
+    linear_solver: str = param.linear_solver()
     clip_cuts: bool = param(
         False, "", "W from the cuts inside the domain only (false: they run on beyond it)"
     )
@@ -149,10 +145,7 @@ class Parameters(ParameterSet):
                 f"parameter mesh_size = {self.mesh_size:g} is out of range: "
                 "must be <= min(width, height)/4"
             )
-        if self.dt_min > self.dt_initial:
-            raise InputError(
-                f"parameter dt_min = {self.dt_min:g} is out of range: must be <= dt_initial"
-            )
+        self.check_time_steps()
 
 
 def dislocations(p: Parameters) -> list[Dislocation]:
@@ -192,10 +185,7 @@ def build_model(p: Parameters, data, stats: SolverStats) -> ChemoMechanics:
     msh, ct, ft = data.mesh, data.cell_tags, data.facet_tags
     tag = {name: g.tag for name, g in data.physical_groups.items()}
     llzo, li = tag["llzo"], tag["li"]
-    materials = {
-        llzo: Isotropic(p.E_llzo, p.nu_llzo, "E_llzo"),
-        li: Isotropic(p.E_li, p.nu_li, "E_li"),
-    }
+    materials = {llzo: p.isotropic("llzo"), li: p.isotropic("li")}
     c_ref = piecewise_constant(msh, ct, {llzo: p.c_llzo, li: p.c_li}, name="c_ref")
     sources: tuple = (ConcentrationEigenstrain(isotropic_omega(p.omega), p.c_max, c_ref),)
     if p.misfit_dislocations:
