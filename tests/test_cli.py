@@ -6,7 +6,7 @@ import csv
 import json
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, script_scalars_one_and_two_ranks
 
 pytestmark = pytest.mark.serial
 
@@ -53,19 +53,10 @@ def test_run_config_plot(tmp_path):
     assert (out / "von_mises.png").stat().st_size > 5000
 
 
-def _scalars(path):
-    return json.loads((path / "result.json").read_text())["scalars"]
-
-
 def test_serial_parallel_agree(tmp_path):
     """The script under mpirun -n 2 reports the same figures as serial (relative 1e-8)."""
     script = str(REPO / "problems" / "inclusion_mechanics.py")
-    r1 = run_cli([script, *COARSE, "--out", str(tmp_path / "n1")])
-    r2 = run_cli([script, *COARSE, "--out", str(tmp_path / "n2")], ranks=2)
-    assert r1.returncode == 0, r1.stderr
-    assert r2.returncode == 0, r2.stderr
-    s1, s2 = _scalars(tmp_path / "n1"), _scalars(tmp_path / "n2")
-    assert s1.keys() == s2.keys()
+    s1, s2 = script_scalars_one_and_two_ranks(script, COARSE, tmp_path)
     for k in s1:
         assert s2[k] == pytest.approx(s1[k], rel=1e-8, abs=1e-12), k
     meta = json.loads((tmp_path / "n2" / "result.json").read_text())

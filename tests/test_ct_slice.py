@@ -192,12 +192,27 @@ def test_example_images_load(request):
 
 
 @pytest.mark.parametrize("cell_type", ["quadrilateral", "triangle"])
-def test_uniform_slab_exact_field_and_conductivity(comm, shared_tmp, cell_type):
+def test_uniform_slab_exact_field_and_conductivity(comm, shared_tmp, cell_type, verify):
     res = run(comm, shared_tmp, np.ones((10, 14), np.uint8), physics="potential", voltage=0.7,
               cell_type=cell_type)  # fmt: skip
     s = res.scalars
-    assert s["kappa_eff"] == pytest.approx(KAPPA_E, rel=1e-10)
-    assert s["charge_balance_error"] < 1e-10
+    what = "ct_slice, uniform image slab (quadrilateral and triangle pixels)"
+    verify.approx(
+        "kappa_eff",
+        s["kappa_eff"],
+        KAPPA_E,
+        1e-10,
+        reference="uniform slab: κ_eff = κ, relative error",
+        what=what,
+    )
+    verify(
+        "charge_balance_error",
+        s["charge_balance_error"],
+        "<",
+        1e-10,
+        reference="charge conservation: |current in − current out| / current",
+        what=what,
+    )
     e = res.fields["field_strength"].x.array
     assert np.allclose(e, 0.7 / (10 * H_PIX), rtol=1e-10, atol=0)
     assert s["field_enhancement_max"] == pytest.approx(1.0, rel=1e-10)
@@ -214,17 +229,31 @@ def test_uniform_slab_exact_field_and_conductivity(comm, shared_tmp, cell_type):
     assert coarse.mesh["cells"] * 4 == res.mesh["cells"]
 
 
-def test_layers_series_and_parallel_exact(comm, shared_tmp):
+def test_layers_series_and_parallel_exact(comm, shared_tmp, verify):
     series = np.ones((12, 9), np.uint8)
     series[:5] = 2  # 5 rows of Li over 7 of electrolyte
     for kappa_li in (KAPPA_LI, 0.05):  # Li as metal, and a comparable conductor
         s = run(comm, shared_tmp, series, physics="potential", kappa_li=kappa_li).scalars
         exact = 12 / (7 / KAPPA_E + 5 / kappa_li)
-        assert s["kappa_eff"] == pytest.approx(exact, rel=1e-10)
+        verify.approx(
+            "kappa_eff_series",
+            s["kappa_eff"],
+            exact,
+            1e-10,
+            reference="layers in series: κ_eff = L / Σ(l_i/κ_i), relative error",
+            what="ct_slice, layered image (Li metal and a comparable conductor)",
+        )
     parallel = np.ones((8, 10), np.uint8)
     parallel[:, :3] = 2  # 3 columns of Li beside 7 of electrolyte
     s = run(comm, shared_tmp, parallel, physics="potential", kappa_li=0.05).scalars
-    assert s["kappa_eff"] == pytest.approx((3 * 0.05 + 7 * KAPPA_E) / 10, rel=1e-10)
+    verify.approx(
+        "kappa_eff_parallel",
+        s["kappa_eff"],
+        (3 * 0.05 + 7 * KAPPA_E) / 10,
+        1e-10,
+        reference="layers in parallel: κ_eff = Σ w_i κ_i / W, relative error",
+        what="ct_slice, layered image (columns)",
+    )
 
 
 # -- mechanics: exact references --------------------------------------------------------------
@@ -323,7 +352,7 @@ def kirsch_quarter(comm, px_per_radius: int, S: float = 1e6):
     return v[0], 1 + coef.sum(), kirsch_syy(centre, 0.5 * h, R, S) / S
 
 
-def test_kirsch_factor_trend_with_pixels_per_radius(comm):
+def test_kirsch_factor_trend_with_pixels_per_radius(comm, verify):
     results = {n: kirsch_quarter(comm, n) for n in (10, 20, 40)}
     edge = [results[n][0] for n in (10, 20, 40)]
     fitted = [results[n][1] for n in (10, 20, 40)]
@@ -331,10 +360,27 @@ def test_kirsch_factor_trend_with_pixels_per_radius(comm):
     # its centre at 40 px per radius; the factor extrapolated from the ligament is within
     # 10 % of 3 at 40 px per radius and its error shrinks with resolution.
     assert edge[0] < edge[1] < edge[2] < 3
-    assert edge[2] == pytest.approx(results[40][2], rel=0.10)
+    what = "pixelated hole under uniaxial load, 10, 20, 40 px per radius"
+    verify.approx(
+        "kirsch_edge_pixel",
+        edge[2],
+        results[40][2],
+        0.10,
+        reference="Kirsch (§5) σ_θθ at the edge pixel's centre, 40 px/R, relative error",
+        what=what,
+        msg=edge,
+    )
     errors = [abs(k - 3) for k in fitted]
     assert errors[0] > errors[1] > errors[2]
-    assert fitted[2] == pytest.approx(3.0, rel=0.10)
+    verify.approx(
+        "kirsch_fitted_factor",
+        fitted[2],
+        3.0,
+        0.10,
+        reference="Kirsch (§5) factor 3, extrapolated from the ligament, 40 px/R, rel. error",
+        what=what,
+        msg=fitted,
+    )
 
 
 # -- cracks, filling, fragments ---------------------------------------------------------------

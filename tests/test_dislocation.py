@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import rel_error
 from scipy.integrate import quad
 
 from mpi4py import MPI
@@ -67,7 +68,7 @@ DISLOCATIONS = [
 
 
 @pytest.mark.parametrize("d", DISLOCATIONS, ids=range(len(DISLOCATIONS)))
-def test_closed_form_matches_quadrature(d):
+def test_closed_form_matches_quadrature(d, verify):
     rng = np.random.default_rng(3)
     pts = rng.uniform(-12 * A, 12 * A, size=(60, 2))
     pts[:10, 1] = d.position[1] + rng.uniform(-1e-3, 1e-3, 10) * A  # near the cut line
@@ -75,7 +76,14 @@ def test_closed_form_matches_quadrature(d):
     W = d.W(pts[:, 0], pts[:, 1])
     ref = np.array([w_quadrature(d, x, y) for x, y in pts])
     peak = 3 / (4 * d.core_width)
-    assert np.all(np.abs(W - ref) <= 1e-10 * np.maximum(np.abs(ref), 1e-3 * peak))
+    verify(
+        "W_closed_form",
+        rel_error(W, ref, floor=1e-3 * peak),
+        "<=",
+        1e-10,
+        reference="§1 closed form of W vs direct quadrature of w₂ along the cut; relative error",
+        what="Cai spreading W of a cut (5 dislocations: glide, climb, clipped, rotated)",
+    )
 
 
 def test_matches_verification_formula():
@@ -93,7 +101,7 @@ def test_derivative_along_the_cut_is_minus_w2():
 
 
 @pytest.mark.parametrize("d", DISLOCATIONS[:3], ids=range(3))
-def test_integral_across_the_cut_is_one(d):
+def test_integral_across_the_cut_is_one(d, verify):
     """Far along the cut ∫ W ds_⊥ = 1 (rigid slip by b); through the core it is 1/2."""
     t, n = np.array(d.cut), np.array(d.normal)
     a = d.core_width
@@ -108,7 +116,14 @@ def test_integral_across_the_cut_is_one(d):
             quad(f, lo, hi, epsabs=1e-15, epsrel=1e-12, limit=400)[0]
             for lo, hi in ((-np.inf, -5), (-5, 0), (0, 5), (5, np.inf))
         )
-        assert abs(v - expected) < 1e-10
+        verify(
+            "W_integral_across_cut",
+            abs(v - expected),
+            "<",
+            1e-10,
+            reference="§1: ∫ W across the cut = 1 far along it (rigid slip b), ½ through the core",
+            what="Cai spreading W: slip across the cut",
+        )
 
 
 def test_behind_the_core_no_cancellation():
@@ -172,7 +187,7 @@ def test_cai_closed_forms_and_hydrostatic():
 
 
 @pytest.mark.parametrize("d", DISLOCATIONS[1:3], ids=("glide", "climb"))
-def test_stress_is_in_equilibrium(d):
+def test_stress_is_in_equilibrium(d, verify):
     """div σ = 0 of the rotated field (central differences)."""
     rng = np.random.default_rng(2)
     x, y = rng.uniform(-4 * A, 4 * A, (2, 20))
@@ -184,10 +199,17 @@ def test_stress_is_in_equilibrium(d):
     fx = (s(x + h, y)[0] - s(x - h, y)[0] + s(x, y + h)[2] - s(x, y - h)[2]) / (2 * h)
     fy = (s(x + h, y)[2] - s(x - h, y)[2] + s(x, y + h)[1] - s(x, y - h)[1]) / (2 * h)
     scale = D_CONST / A**2
-    assert np.abs(fx).max() < 1e-5 * scale and np.abs(fy).max() < 1e-5 * scale
+    verify(
+        "cai_equilibrium",
+        max(np.abs(fx).max(), np.abs(fy).max()) / scale,
+        "<",
+        1e-5,
+        reference="div σ = 0 of the rotated Cai field (central differences) / (D/a²)",
+        what="Cai stress of glide and climb dislocations",
+    )
 
 
-def test_cai_tends_to_volterra():
+def test_cai_tends_to_volterra(verify):
     d = DISLOCATIONS[0]
     th = np.linspace(0, 2 * np.pi, 37)
     errs = []
@@ -195,8 +217,11 @@ def test_cai_tends_to_volterra():
         x, y = r * np.cos(th), r * np.sin(th)
         diff = np.array(cai_stress(d, x, y, MU, NU)) - np.array(volterra_stress(d, x, y, MU, NU))
         errs.append(np.abs(diff).max() / (D_CONST / r))
-    assert errs[0] < 0.05
-    assert errs[1] < errs[0] / 90  # O(a²/r²)
+    what = "Cai field tends to Volterra far from the core"
+    ref = "§1: Cai − Volterra = O(a²/r²): max |Δσ| / (D/r) at r = 10a"
+    verify("cai_minus_volterra_r10a", errs[0], "<", 0.05, reference=ref, what=what)
+    ref = "§1: O(a²/r²) decay: error at r = 10a over error at r = 100a"
+    verify("cai_minus_volterra_decay", errs[0] / errs[1], ">", 90, reference=ref, what=what)
 
 
 def test_hirth_lothe_sign():
@@ -258,7 +283,7 @@ def _l2_error(msh, W, d):
 
 
 @pytest.mark.parametrize(("degree", "rate"), [(0, 1.0), (1, 2.0)])
-def test_cell_fields_converge(square_meshes, degree, rate):
+def test_cell_fields_converge(square_meshes, degree, rate, verify):
     import ufl
     from dolfinx import fem
 
@@ -271,9 +296,25 @@ def test_cell_fields_converge(square_meshes, degree, rate):
         errs.append(_l2_error(msh, W, d))
         integrals.append(msh.comm.allreduce(fem.assemble_scalar(fem.form(W * ufl.dx)), op=MPI.SUM))
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
-    assert rates.min() > rate - 0.2, rates
+    what = "Cai spreading W as DG0 / DG1 cell fields, meshes 16², 32², 64²"
+    verify(
+        "W_cell_field_rate",
+        rates.min(),
+        ">",
+        rate - 0.2,
+        reference=f"L² error of W in DG{degree}: rate {rate:.0f} (minimum over refinements)",
+        what=what,
+        msg=rates,
+    )
     # the cell fields conserve ∫W (the cut's slip) on every mesh
-    assert np.ptp(integrals) < 1e-9 * abs(integrals[-1])
+    verify(
+        "W_cell_field_integral",
+        np.ptp(integrals) / abs(integrals[-1]),
+        "<",
+        1e-9,
+        reference="∫W over the mesh (the cut's slip) is the same on every mesh: spread / ∫W",
+        what=what,
+    )
 
 
 def test_graded_mesh_resolves_the_core():

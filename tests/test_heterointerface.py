@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_same_on_world_and_self
 from scipy.special import erfinv
-
-from mpi4py import MPI
 
 from femcm.problem_scripts import heterointerface as hi
 
@@ -43,18 +42,32 @@ def runs():
     }
 
 
-def test_width_is_fick_without_stress(fick_run):
+def test_width_is_fick_without_stress(fick_run, verify):
     p = hi.Parameters.create({**COARSE, "spacing": 20e-9, "omega": 0.0, "chi": 0.0})
     expected = 4 * erfinv(0.8) * math.sqrt(p.D0 * p.t_end)
     s = fick_run.scalars
-    assert s["interdiffusion_width"] == pytest.approx(expected, rel=0.05)
+    verify.approx(
+        "fick_width",
+        s["interdiffusion_width"],
+        expected,
+        0.05,
+        reference="Fick (Ω = χ = 0): 10–90 % width 4 erf⁻¹(0.8) √(D₀t), relative error",
+        what="heterointerface without stress, coarse test mesh",
+    )
     assert s["y_10"] == pytest.approx(-s["y_90"], rel=0.05)  # symmetric: same D0 both sides
     assert abs(s["sigma_h_min"]) < 1.0 and abs(s["sigma_h_max"]) < 1.0  # Ω = 0: no stress
 
 
 @pytest.mark.parametrize("on", [False, True])
-def test_mass_conserved(runs, on):
-    assert runs[on].scalars["c_integral_rel_change"] < 1e-10
+def test_mass_conserved(runs, on, verify):
+    verify(
+        "c_integral_rel_change",
+        runs[on].scalars["c_integral_rel_change"],
+        "<",
+        1e-10,
+        reference="∫c conserved (zero-flux boundaries): |Δ∫c| / ∫c over the run",
+        what="heterointerface (with / without misfit dislocations): mass conservation",
+    )
 
 
 def test_misfit_dislocations_stress_the_interface(runs):
@@ -71,10 +84,8 @@ def test_misfit_dislocations_stress_the_interface(runs):
 
 def test_same_figures_on_one_and_all_ranks():
     kw = {**COARSE, "spacing": 5e-9, "misfit_dislocations": True, "degree": 1, "t_end": 1e-6}
-    world = hi.run(**kw, comm=MPI.COMM_WORLD).scalars
-    alone = hi.run(**kw, comm=MPI.COMM_SELF).scalars
-    for key in ("interdiffusion_width", "sigma_h_min", "sigma_h_max", "c_integral", "steps"):
-        assert alone[key] == pytest.approx(world[key], rel=1e-8)
+    keys = ("interdiffusion_width", "sigma_h_min", "sigma_h_max", "c_integral", "steps")
+    assert_same_on_world_and_self(hi.run, keys, **kw)
 
 
 def test_bad_input():

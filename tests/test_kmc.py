@@ -8,12 +8,11 @@ something. Seeds are fixed, so every run gives the same numbers on 1 and 2 ranks
 from __future__ import annotations
 
 import csv
-import json
 import math
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, script_scalars_one_and_two_ranks
 
 import femcm
 from femcm.app.params import ParameterSet
@@ -162,7 +161,7 @@ EQUILIBRIUM_CASES = [
 
 
 @pytest.mark.parametrize(("e1", "e2", "temperature", "occupancy"), EQUILIBRIUM_CASES)
-def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupancy):
+def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupancy, verify):
     lat = strip_lattice(16e-9, 8e-9, 4e-9, A)
     barriers = (e1 * EV, e2 * EV)
     ions = round(occupancy * lat.n_sites)
@@ -172,8 +171,20 @@ def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupanc
     for p in range(2):
         est = estimate([r.phase_occupancy[p] for r in res])
         assert est.stderr < 0.02 * ref[p]  # the check is sharp
-        assert abs(est.deviation(ref[p])) < 3.0, (p, est, ref[p])
-        assert abs(est.deviation(exact[p])) < 3.0, (p, est, exact[p])
+        what = "KMC occupancies, 2 phases, 4 barrier pairs, T = 298–500 K, n̄ = 0.05–0.40"
+        for key, value, r in (
+            ("detailed_balance", ref[p], "n/(1−n) = A e^{E_a/k_BT} (grand canonical)"),
+            ("canonical", exact[p], "the canonical (fixed ion number) average"),
+        ):
+            verify(
+                f"occupancy_{key}_se",
+                abs(est.deviation(value)),
+                "<",
+                3.0,
+                reference=f"{r}: |KMC − closed form| in standard errors",
+                what=what,
+                msg=(p, est, value),
+            )
     # the equilibrium holds at every site, boundary or not: each column within 4 SE
     cols = np.array([r.occupancy.mean(axis=1) for r in res])
     col_ref = ref[lat.phases[:, 0]]
@@ -181,7 +192,7 @@ def test_kmc_equilibrium_matches_closed_form(comm, e1, e2, temperature, occupanc
     assert np.max(np.abs(cols.mean(axis=0) - col_ref) / col_se) < 4.0
 
 
-def test_dilute_tracer_diffusivity(comm):
+def test_dilute_tracer_diffusivity(comm, verify):
     """Single phase, 0.4 % occupancy: ⟨r²⟩ = 4 D t with D = ν a² exp(−E_a/k_BT)."""
     barrier, temperature = 0.30 * EV, 298.0
     lat = Lattice(np.zeros((96, 96), dtype=np.int64), A)
@@ -190,7 +201,15 @@ def test_dilute_tracer_diffusivity(comm):
     est = estimate(d)
     ref = tracer_diffusivity(NU, A, barrier, temperature)
     assert est.stderr < 0.06 * ref
-    assert abs(est.deviation(ref)) < 3.0, (est, ref)
+    verify(
+        "tracer_diffusivity_se",
+        abs(est.deviation(ref)),
+        "<",
+        3.0,
+        reference="D = ν a² e^{−E_a/k_BT}: |KMC − D| in standard errors",
+        what="KMC dilute tracer diffusivity (0.4 % occupancy)",
+        msg=(est, ref),
+    )
 
 
 def test_replicas_do_not_depend_on_the_rank_count(comm):
@@ -217,14 +236,23 @@ def test_replicas_do_not_depend_on_the_rank_count(comm):
         (0.40, 0.36, 500.0, 0.40, (7, 3, 8)),  # dense, the strip is the fast phase
     ],
 )
-def test_continuum_steady_state_is_the_closed_form(comm, e1, e2, temperature, occupancy, band):
+def test_continuum_steady_state_is_the_closed_form(
+    comm, e1, e2, temperature, occupancy, band, verify
+):
     """FE lattice gas with nodal site energies: every vertex within 1e-6 of the closed form."""
     phase = np.repeat([0, 1, 0], band)
     barriers = (e1 * EV, e2 * EV)
     model, x, c = solve_continuum(phase, A, barriers, occupancy, temperature, NU, comm)
     assert np.allclose(x, (np.arange(len(phase)) + 0.5) * A, rtol=0, atol=1e-6 * A)
     ref = equilibrium_occupancy(barriers, np.bincount(phase), occupancy, temperature)
-    assert np.max(np.abs(c / ref[phase] - 1)) < 1e-6
+    verify(
+        "fe_lattice_gas",
+        np.max(np.abs(c / ref[phase] - 1)),
+        "<",
+        1e-6,
+        reference="the same closed form: max |c / n − 1| at every vertex",
+        what="FE continuum lattice gas at steady state (dilute [D] and dense)",
+    )
     assert c.mean() == pytest.approx(occupancy, rel=1e-9)  # mass conserved by the march
     mu = np.concatenate(comm.allgather(model.fields()["mu"].x.array))
     assert np.ptp(mu) < 1e-6 * 8.314 * temperature  # μ uniform at steady state
@@ -298,21 +326,12 @@ def test_bad_parameters_are_one_line_errors(override, name):
     assert f"parameter {name} " in msg and "\n" not in msg, msg
 
 
-def _scalars(path):
-    return json.loads((path / "result.json").read_text())["scalars"]
-
-
 @pytest.mark.serial
 def test_same_statistics_on_one_and_two_ranks(tmp_path):
     script = str(REPO / "problems" / "ion_occupancy_kmc.py")
     sets = [f"--set={k}={v}" for k, v in SMALL.items()] + ["--set=events=40000"]
     sets += ["--set=equilibration_events=10000", "--set=replicas=3"]
-    r1 = run_cli([script, *sets, "--out", str(tmp_path / "n1")])
-    r2 = run_cli([script, *sets, "--out", str(tmp_path / "n2")], ranks=2)
-    assert r1.returncode == 0, r1.stderr
-    assert r2.returncode == 0, r2.stderr
-    s1, s2 = _scalars(tmp_path / "n1"), _scalars(tmp_path / "n2")
-    assert s1.keys() == s2.keys()
+    s1, s2 = script_scalars_one_and_two_ranks(script, sets, tmp_path)
     for k in s1:
         if k == "events_per_second":  # a timing
             continue

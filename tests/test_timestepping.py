@@ -74,6 +74,21 @@ class LinearODE:
         return np.ones(1)
 
 
+def check_order_and_tolerance(verify, slope, tol_slope, what):
+    """Fixed-step BDF2 slope ≥ 1.9; error vs tolerance slope in [0.6, 1.2] (∝ tol^(2/3))."""
+    verify(
+        "bdf2_fixed_step_slope",
+        slope,
+        ">=",
+        1.9,
+        reference="BDF2 global error O(Δt²): fitted slope at fixed Δt",
+        what=what,
+    )
+    ref = "error per step control: global error ∝ tol^(2/3); fitted slope of error vs tol"
+    verify("error_vs_tol_slope", tol_slope, ">=", 0.6, reference=ref, what=what)
+    verify("error_vs_tol_slope_max", tol_slope, "<=", 1.2, reference=ref, what=what)
+
+
 def test_bdf_coefficients():
     assert bdf(1, 0.0)[1:4] == (1.0, -1.0, 0.0)
     assert np.allclose(bdf(2, 1.0)[1:4], (1.5, -2.0, 0.5))
@@ -86,7 +101,7 @@ def test_bdf_coefficients():
         StepControl(1e-3, 1e-6, max_ratio=5.0)
 
 
-def test_ode_fixed_order_and_ratio_limit(comm):
+def test_ode_fixed_order_and_ratio_limit(comm, verify):
     """Fixed-step BDF2 on the ODE: slope 2; error control: error ∝ tolerance, ratio ≤ 2."""
     errs = []
     for n in (40, 80, 160):
@@ -106,11 +121,10 @@ def test_ode_fixed_order_and_ratio_limit(comm):
         assert [r.order for r in rep.records[:3]] == [1, 1, 2]
     tol_slope = np.polyfit(np.log(tols), np.log(errs_tol), 1)[0]
     print(f"ODE: fixed slope {slope:.2f}; error vs tol {errs_tol} (slope {tol_slope:.2f}), {steps}")
-    assert -slope >= 1.9
-    assert 0.6 <= tol_slope <= 1.2  # error per step: global error ∝ tol^(2/3) in theory
+    check_order_and_tolerance(verify, -slope, tol_slope, "BDF2 on the linear ODE y' = −k(y − g)")
 
 
-def test_error_estimate_matches_true_local_error(comm):
+def test_error_estimate_matches_true_local_error(comm, verify):
     """One step from exact history: the estimate equals the true local error to O(Δt)."""
     from femcm.solvers.bdf import History
 
@@ -131,7 +145,14 @@ def test_error_estimate_matches_true_local_error(comm):
         true = ode.y - ode.g(ts[-1] + h)
         est = hist.error(scheme, ts[-1] + h, ode.monitored()) * 1e-8
         print(f"BDF{order} ratio {ratio}: estimated {est:.3e}, true |error| {abs(true):.3e}")
-        assert abs(est / abs(true) - 1) < 0.05
+        verify(
+            "error_estimate",
+            abs(est / abs(true) - 1),
+            "<",
+            0.05,
+            reference="predictor–corrector estimate / true local error − 1 (exact history)",
+            what="local error estimate, BE and BDF2 at step ratios 0.5, 1, 1.7",
+        )
 
 
 # --- the Cahn–Hilliard model --------------------------------------------------------------------
@@ -169,7 +190,7 @@ def _l2(comm, a, b, w) -> float:
     return math.sqrt(comm.allreduce(float(np.sum(w * (a - b) ** 2)), op=MPI.SUM))
 
 
-def test_mms_fixed_step_order_and_tolerance(comm):
+def test_mms_fixed_step_order_and_tolerance(comm, verify):
     """Time error at t_end against a fine-step run on the same mesh (space error cancels):
     fixed-step BDF2 slope ≥ 1.9; adaptive error falls with the tolerance."""
     model, t0 = _mms_model(comm)
@@ -194,8 +215,7 @@ def test_mms_fixed_step_order_and_tolerance(comm):
         f"MMS: fixed-step errors {errs} (slope {slope:.2f}); adaptive errors {errs_tol} "
         f"at tolerances {tols} (slope {tol_slope:.2f}, steps {steps})"
     )
-    assert slope >= 1.9
-    assert 0.6 <= tol_slope <= 1.2
+    check_order_and_tolerance(verify, slope, tol_slope, "BDF2 on the manufactured c–μ solution")
 
 
 def _small(**kw) -> ch.Parameters:
@@ -213,7 +233,7 @@ def _control(p, k: float = 1.0) -> StepControl:
     return StepControl(p.dt_initial, p.dt_min, rtol=p.rtol / k, atol=p.atol / k)
 
 
-def test_spinodal_transient_within_one_percent(comm):
+def test_spinodal_transient_within_one_percent(comm, verify):
     """Default tolerance vs 16× tighter over the spinodal decomposition (the fast drop of F):
     F within 1 % of the F range at 12 times; mass to 1e-10; F non-increasing."""
     p = _small(t_end=20.0, width=L / 2, height=L / 2)
@@ -237,7 +257,14 @@ def test_spinodal_transient_within_one_percent(comm):
     a, b = np.array([F[1][t] for t in marks]), np.array([F[16][t] for t in marks])
     dev = np.abs(a - b).max() / np.ptp(b)
     print(f"spinodal: max |F - F_ref| = {dev:.2e} of the F range")
-    assert dev < 0.01
+    verify(
+        "spinodal_F_deviation",
+        dev,
+        "<",
+        0.01,
+        reference="F(t) at the default tolerance vs 16× tighter, 12 times: max |ΔF| / F range",
+        what="spinodal transient, error-controlled BDF2 (reduced mesh)",
+    )
 
 
 def test_newton_failure_in_bdf2_is_cut_back_and_dt_min(comm):
