@@ -90,6 +90,13 @@ def check(out: Path) -> dict:
             for part in ("md.idx", "md.0", "data.0"):
                 assert parts.get(part, 0) > 0, f"{name}: no {part}"
             seen[name] = "BP4 layout"
+        elif name == "checkpoint" and p.is_dir():
+            head = _strict((p / "checkpoint.json").read_text())
+            assert head["problem"] == doc["problem"], f"{name}: of {head['problem']}"
+            for f in p.glob("*.npz"):
+                with np.load(f, allow_pickle=False) as z:
+                    assert z.files, f"{name}/{f.name}: empty"
+            seen[name] = head.get("kind", "state")
         else:
             raise AssertionError(f"unexpected output {name}")
     loaded = femcm.load(out)

@@ -166,6 +166,8 @@ def run_module(
         try:
             output = Output(out, comm)
             folder = None if output.out is None else output.out / "checkpoint"
+            if folder is not None and getattr(mod, "CHECKPOINTS", False):
+                output.direct.add(folder.name)
             output.checkpoints = Checkpoints(comm, mod.NAME, p, folder, restart, checkpoint_every)
             logger.info("%s: start on %d rank(s)", mod.NAME, comm.size)
             sol = mod.solve(p, comm, output)

@@ -155,6 +155,9 @@ class Output:
         self._writers: list[FieldWriter] = []
         self.checkpoints: Any = None
         """The run's :class:`femcm.app.checkpoint.Checkpoints` (set by ``run_module``)."""
+        self.direct: set[str] = set()
+        """Names this run writes straight into ``OUT`` (its checkpoint folder): listed in
+        ``files`` on commit, never removed as the previous run's."""
         if self.out is None:
             return
         stage = None
@@ -223,7 +226,8 @@ class Output:
                 for x in self.stage.glob("*.xdmf"):
                     inline_xdmf_mesh(x)
                 new = sorted(f.name for f in self.stage.iterdir())
-                stale = set(self._previous_files()) - set(new)
+                direct = {n for n in self.direct if (self.out / n).exists()}
+                stale = set(self._previous_files()) - set(new) - direct
                 (self.out / "result.json").unlink(missing_ok=True)
                 for name in sorted(stale):
                     old = self.out / name
@@ -237,7 +241,8 @@ class Output:
                         shutil.rmtree(target)
                     os.replace(self.stage / name, target)
                 shutil.rmtree(self.stage, ignore_errors=True)
-                write_json_atomic(self.out / "result.json", {**result, "files": new})
+                files = sorted(set(new) | direct)
+                write_json_atomic(self.out / "result.json", {**result, "files": files})
         self.comm.barrier()
 
     def _previous_files(self) -> list[str]:
