@@ -73,20 +73,28 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(comm.bcast(path, root=0))
 
 
-def run_cli(args: list[str], ranks: int = 1, cwd: Path | None = None, timeout: float = 600):
-    """Run ``python -m femcm ARGS`` (or a script path given as args[0] ending in .py).
+def child_env() -> dict[str, str]:
+    """This environment without the MPI launcher's variables (a child starts its own job)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
 
-    Returns the CompletedProcess (text). With ranks > 1, runs under the venv's mpirun.
-    """
+
+def femcm_command(args: list[str], ranks: int = 1) -> list[str]:
+    """``python -m femcm ARGS`` (or a script path given as args[0] ending in .py), under the
+    venv's ``mpirun -n ranks`` when ranks > 1."""
     py = [sys.executable] if args and args[0].endswith(".py") else [sys.executable, "-m", "femcm"]
     cmd = [*py, *args]
     if ranks > 1:
         mpirun = Path(sys.executable).with_name("mpirun")
         cmd = [str(mpirun) if mpirun.exists() else "mpirun", "-n", str(ranks), *cmd]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
+    return cmd
+
+
+def run_cli(args: list[str], ranks: int = 1, cwd: Path | None = None, timeout: float = 600):
+    """Run :func:`femcm_command` and return the CompletedProcess (text)."""
     return subprocess.run(
-        cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env, check=False
-    )
+        femcm_command(args, ranks), capture_output=True, text=True, cwd=cwd, timeout=timeout,
+        env=child_env(), check=False,
+    )  # fmt: skip
 
 
 def script_scalars_one_and_two_ranks(script: str, args: list[str], tmp_path: Path):

@@ -17,7 +17,6 @@ file created by an injection payload.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from bad_inputs import CASES, KINDS, Case, api_source, femcm_args, make_inputs, substitute
-from conftest import REPO, run_cli
+from conftest import REPO, child_env, run_cli
 
 from mpi4py import MPI
 
@@ -120,7 +119,7 @@ def _subprocess(case: Case, data: Path, ranks: int, timeout: float):
         cmd = [sys.executable, "-m", "femcm", *femcm_args(case, data, pwn, out)]
     if ranks > 1:
         cmd = [str(Path(sys.executable).with_name("mpirun")), "-n", str(ranks), *cmd]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
+    env = child_env()
     try:
         return subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False

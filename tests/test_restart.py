@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, child_env, femcm_command, run_cli
+
+from mpi4py import MPI
 
 import femcm
 from femcm.base.errors import InputError
@@ -85,8 +88,6 @@ CH_SHORT = {"mesh_size": 1e-7}
 
 @pytest.fixture(scope="module")
 def comm_module():
-    from mpi4py import MPI
-
     return MPI.COMM_WORLD
 
 
@@ -130,8 +131,6 @@ def test_damaged_checkpoint_refused(how, message, finished, comm_module, shared_
     comm = comm_module
     copy = shared_tmp / how
     if comm.rank == 0:
-        import shutil
-
         shutil.copytree(finished, copy)
     comm.barrier()
     _damage(copy, how, comm)
@@ -175,26 +174,16 @@ SUB = {
 }  # fmt: skip
 
 
-def _cmd(ranks: int, *args: str, problem: str = "cahn_hilliard") -> list[str]:
-    sets = [x for kv in SUB[problem] for x in ("--set", kv)]
-    cmd = [sys.executable, "-m", "femcm", "run", problem, *sets, *args]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).with_name("mpirun")), "-n", str(ranks), *cmd]
-    return cmd
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
+def _args(problem: str, *args: str) -> list[str]:
+    return ["run", problem, *[x for kv in SUB[problem] for x in ("--set", kv)], *args]
 
 
 def _killed_run(out: Path, ranks: int, sig: int, step: int, problem: str = "cahn_hilliard") -> int:
     """Start a run, send ``sig`` once it reports ``step``; returns its exit status."""
+    args = _args(problem, "--out", str(out), "--checkpoint-every", "5", "-v")
     proc = subprocess.Popen(
-        _cmd(ranks, "--out", str(out), "--checkpoint-every", "5", "-v", problem=problem),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO,
-        start_new_session=True,
+        femcm_command(args, ranks), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=child_env(), cwd=REPO, start_new_session=True,
     )  # fmt: skip
     end = time.monotonic() + 300
     while time.monotonic() < end:
@@ -202,28 +191,21 @@ def _killed_run(out: Path, ranks: int, sig: int, step: int, problem: str = "cahn
         if not line:
             break
         if f"step {step}:" in line:
-            import os
-
             os.killpg(proc.pid, sig)  # every rank, as a batch system does
             break
     proc.communicate(timeout=120)
     return proc.returncode
 
 
-def _finish(out: Path, ranks: int, problem: str = "cahn_hilliard") -> None:
-    done = subprocess.run(
-        _cmd(ranks, "--restart", str(out), problem=problem), capture_output=True, text=True,
-        env=_env(),
-        cwd=REPO, timeout=600,
-    )  # fmt: skip
+def _run(ranks: int, problem: str, *args: str) -> None:
+    done = run_cli(_args(problem, *args), ranks, cwd=REPO)
     assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("whole") / "out"
-    done = subprocess.run(_cmd(1, "--out", str(out)), capture_output=True, text=True, env=_env())
-    assert done.returncode == 0, done.stderr
+    _run(1, "cahn_hilliard", "--out", str(out))
     return out
 
 
@@ -246,7 +228,7 @@ def test_sigterm_on_two_ranks_restart_on_one(tmp_path, uninterrupted):
     assert header["reason"] == "signal" and header["ranks"] == 2
     assert header["march"]["steps"] >= 12
     assert not (out / "result.json").exists()
-    _finish(out, 1)
+    _run(1, "cahn_hilliard", "--restart", str(out))
     _same_run(out, uninterrupted)
 
 
@@ -257,7 +239,7 @@ def test_sigkill_restart_from_periodic_checkpoint_on_two_ranks(tmp_path, uninter
     assert status == -signal.SIGKILL
     header = json.loads((out / "checkpoint" / "checkpoint.json").read_text())
     assert header["reason"] == "periodic" and header["march"]["steps"] % 5 == 0
-    _finish(out, 2)
+    _run(2, "cahn_hilliard", "--restart", str(out))
     _same_run(out, uninterrupted)
 
 
@@ -265,14 +247,10 @@ def test_sigkill_restart_from_periodic_checkpoint_on_two_ranks(tmp_path, uninter
 def test_sigterm_with_mechanics_restart_on_two_ranks(tmp_path):
     """heterointerface: c, μ and u (three parts of the mixed space); 1 rank, then 2."""
     ref, out = tmp_path / "ref", tmp_path / "out"
-    done = subprocess.run(
-        _cmd(1, "--out", str(ref), problem="heterointerface"), capture_output=True, text=True,
-        env=_env(), timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    _run(1, "heterointerface", "--out", str(ref))
     assert _killed_run(out, 1, signal.SIGTERM, 6, "heterointerface") == 143
     assert json.loads((out / "checkpoint" / "checkpoint.json").read_text())["reason"] == "signal"
-    _finish(out, 2, "heterointerface")
+    _run(2, "heterointerface", "--restart", str(out))
     a, b = _csv(ref / "free_energy.csv"), _csv(out / "free_energy.csv")
     assert a.shape == b.shape
     np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-30)

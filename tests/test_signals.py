@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, child_env, femcm_command
 
 pytestmark = pytest.mark.serial
 
@@ -29,16 +29,12 @@ PROMPT = 8.0  # s from the signal to the end (watchdog grace 1 s, other ranks wa
 
 
 def _start(args: list[str], ranks: int = 1) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "femcm", *args]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).with_name("mpirun")), "-n", str(ranks), *cmd]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
     return subprocess.Popen(
-        cmd,
+        femcm_command(args, ranks),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=child_env(),
         cwd=REPO,
         # a child of a background job inherits SIGINT ignored; a terminal user's does not
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

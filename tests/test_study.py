@@ -11,7 +11,6 @@ must give the same table.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import child_env
 
 pytestmark = pytest.mark.serial
 
@@ -37,17 +37,13 @@ ARGS = [
 SUMMARY = re.compile(r"(\d+) cases: (\d+) ok, (\d+) failed \((\d+) reused, (\d+) run\)")
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
-
-
 def _femcm(*args: str, mpi: int = 0) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "femcm", *args]
     if mpi:
         mpiexec = str(Path(sys.executable).with_name("mpiexec"))
         cmd = [mpiexec, "-n", str(mpi), sys.executable, "-m", "mpi4py.futures", "-m", "femcm"]
         cmd += list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
+    return subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=300)
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
@@ -90,7 +86,7 @@ def resumed(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("study") / "s"
     cmd = [sys.executable, "-m", "femcm", *ARGS, "--out", str(out), "--workers", "2"]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env()
     )
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline and proc.poll() is None:

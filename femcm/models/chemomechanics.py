@@ -32,6 +32,7 @@ from mpi4py import MPI
 
 from femcm.base.errors import InputError, check_range
 from femcm.base.scales import Scales
+from femcm.fem.nodal_tables import parts as subspaces
 from femcm.fem.postprocess import field, integrate
 from femcm.fem.stiffness import Stiffness
 from femcm.physics import chemomechanics as terms
@@ -134,8 +135,7 @@ class ChemoMechanics:
         self.theta = fem.Constant(msh, float(theta))
         self.a = [fem.Constant(msh, v) for v in (1.0, -1.0, 0.0)]  # BDF coefficients
         self.scheme = BACKWARD_EULER
-        self._collapsed = [(V, np.asarray(d, np.int32).ravel()) for V, d in
-                           (self.W.sub(i).collapse() for i in range(len(parts)))]  # fmt: skip
+        self._collapsed = subspaces(self.W)  # (collapsed space, dofs in W) of c, μ(, u)
         self._owned_c = self._owned(0)
         # Vertex quadrature (mass lumping) for ∂c/∂t and the pointwise part of the μ equation:
         # the logarithm then keeps every nodal c in (0, 1) (Copetti & Elliott 1992). A fixed
