@@ -14,14 +14,12 @@ from scipy.integrate import quad
 
 from mpi4py import MPI
 
-from femcm.physics.dislocation import (
-    Dislocation,
+from femcm.physics.dislocation import Dislocation, half_line_integral, spreading_2d
+from femcm.physics.dislocation_stress import (
     cai_stress,
-    half_line_integral,
     hydrostatic_stress,
     interaction_forces,
     peach_koehler,
-    spreading_2d,
     volterra_stress,
 )
 

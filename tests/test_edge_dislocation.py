@@ -16,7 +16,8 @@ from mpi4py import MPI
 from femcm.base.constants import R_GAS
 from femcm.fem.postprocess import owned_values
 from femcm.fem.probe import probe
-from femcm.physics.dislocation import Dislocation, cai_stress, spreading_2d, volterra_stress
+from femcm.physics.dislocation import Dislocation, spreading_2d
+from femcm.physics.dislocation_stress import cai_stress, volterra_stress
 from femcm.problem_scripts import edge_dislocation as ed
 
 B = 1.298e-9

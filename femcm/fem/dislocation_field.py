@@ -24,7 +24,8 @@ from dolfinx import fem, la, mesh
 
 from mpi4py import MPI
 
-from femcm.physics.dislocation import Dislocation, DislocationEigenstrain, peach_koehler
+from femcm.physics.dislocation import Dislocation, DislocationEigenstrain
+from femcm.physics.dislocation_stress import peach_koehler
 
 __all__ = [
     "cell_projection",
