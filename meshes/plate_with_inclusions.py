@@ -9,7 +9,6 @@ Run alone to write a ``.msh``: ``python meshes/plate_with_inclusions.py out.msh`
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -81,7 +80,6 @@ def check_plate(
         )
 
 
-@dataclasses.dataclass(frozen=True)
 class PlateParameters(ParameterSet):
     """The plate geometry shared by the problems on it (SI units)."""
 

@@ -57,7 +57,6 @@ rtol, atol             1e-3, 1e-6   1         F(t) within 1 % of a time-converge
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -100,7 +99,6 @@ NAME = "cahn_hilliard"
 CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``cahn_hilliard`` (SI units)."""
 
@@ -112,7 +110,7 @@ class Parameters(ParameterSet):
         "regular", "", "homogeneous free energy", choices=("regular", "polynomial")
     )
     chi: float = param(3.0, "1", "regular-solution interaction parameter χ", ge=-50, le=50)
-    temperature: float = param(298.15, "K", "temperature", gt=0)
+    temperature: float = param.temperature()
     rho_s: float = param(1e7, "J/m^3", "double-well height ρ_s", gt=0)
     c_alpha: float = param(0.2, "1", "double-well composition c_α", ge=0, lt=1)
     c_beta: float = param(0.8, "1", "double-well composition c_β", gt=0, le=1)

@@ -152,7 +152,6 @@ ELECTROLYTE, LI_ELECTRODE, LI_CRACK = 1, 2, 3
 """Cell tags."""
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``ct_slice`` (SI units)."""
 
@@ -181,7 +180,7 @@ class Parameters(ParameterSet):
     nu_electrolyte: float = param.nu(0.3, "of Li3PS4 (*assumed*)")
     E_li: float = param.E(7.8e9, "of Li [D]")
     nu_li: float = param.nu(0.38, "of Li [D]")
-    pressure: float = param(5e6, "Pa", "stack pressure on top and bottom (*assumed*)", ge=0)
+    pressure: float = param.pressure(5e6, "stack pressure on top and bottom (*assumed*)")
     lateral: str = param("rollers", "", "side boundaries", choices=("rollers", "free"))
     li_crack_misfit: float = param(
         0.0, "1", "volumetric misfit ΔV/V of Li in cracks (*assumed* 0)", gt=-0.5, lt=0.5

@@ -62,7 +62,6 @@ D0                     3e-13        m²/s      Nernst–Einstein, σ ≈ 0.5 mS/
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -106,7 +105,6 @@ NAME = "edge_dislocation"
 CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``edge_dislocation`` (SI units)."""
 
@@ -116,17 +114,17 @@ class Parameters(ParameterSet):
     burgers_angle: float = param(
         0.0, "deg", "direction of b from +x (the glide cut runs along -b)", ge=-360, le=360
     )
-    core_width: float = param(1.298e-9, "m", "core width a (*assumed* = |b|)", gt=0)
+    core_width: float = param.core_width(1.298e-9)
     cores: tuple[tuple[float, float], ...] = param(
         ((0.0, 0.0),), "m", "core positions (all with the same b and a glide cut along -b)"
     )
     domain_size: float = param(40e-9, "m", "side of the square centred on the cores", gt=0)
-    mesh_size_core: float = param(0.2e-9, "m", "element size at the cores (<= a/4)", gt=0)
-    mesh_size_cut: float = param(0.3e-9, "m", "element size along the cuts", gt=0)
+    mesh_size_core: float = param.mesh_size_core(0.2e-9)
+    mesh_size_cut: float = param.mesh_size_cut(0.3e-9)
     mesh_size: float = param(2e-9, "m", "element size away from cores and cuts", gt=0)
     mesh_grading: float = param(0.1, "1", "growth of the element size per unit distance", gt=0)
     degree: int = param.degree(2, "of the displacement")
-    w_degree: int = param(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
+    w_degree: int = param.w_degree()
     elasticity: str = param("isotropic", "", "stiffness model", choices=("isotropic", "cubic"))
     E: float = param.E(150e9, "of LLZO (*assumed*)")
     nu: float = param.nu(0.26, "of LLZO (*assumed*)")
@@ -147,7 +145,7 @@ class Parameters(ParameterSet):
     omega: float = param(1e-6, "m^3/mol", "partial molar volume Ω (*assumed*)")
     c_max: float = param(4.25e4, "mol/m^3", "Li site density (*assumed*)", gt=0)
     D0: float = param(3e-13, "m^2/s", "Li diffusivity (*assumed*)", gt=0)
-    temperature: float = param(298.15, "K", "temperature", gt=0)
+    temperature: float = param.temperature()
     t_end: float = param(0.1, "s", "end time (≈ 20 L²/D0)", gt=0)
     dt_initial: float = param.dt_initial(1e-8)
     dt_min: float = param.dt_min(1e-14)

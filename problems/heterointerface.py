@@ -49,7 +49,6 @@ t_end                  5e-5             s         *assumed* (√(D0 t) ≈ 4 nm)
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -85,7 +84,6 @@ NAME = "heterointerface"
 CHECKPOINTS = True  # time-dependent: OUT/checkpoint/, ``--restart``
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``heterointerface`` (SI units)."""
 
@@ -102,23 +100,23 @@ class Parameters(ParameterSet):
     misfit_burgers: float = param(
         1.298e-9, "m", "signed b along +x (> 0: extra half-planes in the LLZO) [C]"
     )
-    core_width: float = param(1.298e-9, "m", "core width a (*assumed* = |b|)", gt=0)
+    core_width: float = param.core_width(1.298e-9)
     c_max: float = param(4.25e4, "mol/m^3", "Li site density (*assumed*)", gt=0)
     chi: float = param(1.0, "1", "regular-solution interaction χ (< 2) (*assumed*)", ge=-50, lt=2)
     omega: float = param(1e-6, "m^3/mol", "partial molar volume Ω (*assumed*)")
     D0: float = param(3e-13, "m^2/s", "Li diffusivity (*assumed*)", gt=0)
-    temperature: float = param(298.15, "K", "temperature", gt=0)
+    temperature: float = param.temperature()
     t_end: float = param(5e-5, "s", "end time (*assumed*)", gt=0)
     dt_initial: float = param.dt_initial(1e-9)
     dt_min: float = param.dt_min(1e-15)
     mesh_size: float = param(2e-9, "m", "element size away from the interface", gt=0)
     mesh_size_interface: float = param(0.5e-9, "m", "element size near the interface", gt=0)
     interface_band: float = param(6e-9, "m", "half-width of the band meshed finely", ge=0)
-    mesh_size_core: float = param(0.3e-9, "m", "element size at the cores (<= a/4)", gt=0)
-    mesh_size_cut: float = param(0.5e-9, "m", "element size along the cuts", gt=0)
+    mesh_size_core: float = param.mesh_size_core(0.3e-9)
+    mesh_size_cut: float = param.mesh_size_cut(0.5e-9)
     mesh_grading: float = param(0.2, "1", "growth of the element size per distance", gt=0)
     degree: int = param.degree(2, "of the displacement")
-    w_degree: int = param(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
+    w_degree: int = param.w_degree()
     report_band: float = param(5e-9, "m", "σ_h extremes within this distance of y = 0", gt=0)
     linear_solver: str = param.linear_solver()
     clip_cuts: bool = param(

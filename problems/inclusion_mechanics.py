@@ -37,7 +37,6 @@ pressure               1e6         Pa      [D]
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -68,7 +67,6 @@ from femcm.solvers.stats import SolverStats
 NAME = "inclusion_mechanics"
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(plate.PlateParameters):
     """Parameters of ``inclusion_mechanics`` (SI units)."""
 
@@ -79,7 +77,7 @@ class Parameters(plate.PlateParameters):
     nu_230: float = param.nu(0.27, "of LLZO-230 [D]")
     E_li: float = param.E(7.8e9, "of Li [D]")
     nu_li: float = param.nu(0.38, "of Li [D]")
-    pressure: float = param(1e6, "Pa", "stack pressure on top and bottom [D]", ge=0)
+    pressure: float = param.pressure(1e6, "stack pressure on top and bottom [D]")
     degree: int = param.degree(2, "of the displacement")
     linear_solver: str = param.linear_solver()
     mesh_file: str = param("", "", "gmsh .msh with the groups of meshes/plate_with_inclusions")

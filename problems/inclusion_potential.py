@@ -51,7 +51,6 @@ voltage                0.25          V       *assumed* (potentiostatic mode only
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -82,7 +81,6 @@ R_INTERFACE = 0.25
 """Interfacial resistance of [D], 2500 Ω cm² = 0.25 Ω m²; i0 = RT/(F R_int)."""
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(plate.PlateParameters):
     """Parameters of ``inclusion_potential`` (SI units)."""
 
@@ -104,7 +102,7 @@ class Parameters(plate.PlateParameters):
     )
     alpha_a: float = param(0.5, "1", "anodic transfer coefficient [D]", gt=0, le=1)
     alpha_c: float = param(0.5, "1", "cathodic transfer coefficient [D]", gt=0, le=1)
-    temperature: float = param(T_DEFAULT, "K", "temperature (*assumed*)", gt=0)
+    temperature: float = param.temperature(T_DEFAULT, " (*assumed*)")
     film_resistance: float = param(0.0, "Ω m²", "film resistance in series (*assumed* none)", ge=0)
     degree: int = param.degree(2, "of the potential")
     linear_solver: str = param.linear_solver(

@@ -86,7 +86,6 @@ Barriers are in joules like every energy in femcm (SI at the interface): 1 eV =
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -131,7 +130,6 @@ MAX_SITES = 1 << 22
 """Largest lattice (sites): event lists take ~20 bytes a site and class."""
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``ion_occupancy_kmc`` (SI units)."""
 
@@ -150,7 +148,7 @@ class Parameters(ParameterSet):
         lt=1e-18,
     )
     attempt_frequency: float = param(1e13, "1/s", "attempt frequency ν (*assumed*)", gt=0)
-    temperature: float = param(T_ROOM, "K", "temperature (*assumed*)", gt=0, le=5000)
+    temperature: float = param.temperature(T_ROOM, " (*assumed*)", le=5000)
     occupancy: float = param(0.02, "1", "mean ion occupancy of the sites [D]", gt=0, lt=1)
     events: int = param(4_000_000, "1", "KMC events per replica, equilibration included [D]", gt=0)
     equilibration_events: int = param(

@@ -49,7 +49,6 @@ fracture_strength      150e6       Pa       σ_f, *assumed*
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -87,7 +86,6 @@ from femcm.solvers.stats import SolverStats
 NAME = "pore_pressure"
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``pore_pressure`` (SI units)."""
 

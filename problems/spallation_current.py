@@ -58,7 +58,6 @@ i0                     10               A/m²   Butler–Volmer option, *assumed
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -89,7 +88,6 @@ NAME = "spallation_current"
 SHAPES = ("hemisphere", "ellipsoid", "crack", "file", "flat")
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``spallation_current`` (SI units)."""
 

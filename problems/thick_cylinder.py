@@ -35,7 +35,6 @@ E, nu                  150e9, 0.26  Pa, 1   LLZO (*assumed*)
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 
@@ -62,14 +61,13 @@ from femcm.solvers.stats import SolverStats
 NAME = "thick_cylinder"
 
 
-@dataclasses.dataclass(frozen=True)
 class Parameters(ParameterSet):
     """Parameters of ``thick_cylinder`` (SI units)."""
 
     inner_radius: float = param(1e-3, "m", "inner radius a (*assumed*)", gt=0)
     outer_radius: float = param(2e-3, "m", "outer radius b (*assumed*)", gt=0)
-    inner_pressure: float = param(10e6, "Pa", "pressure on r = a (*assumed*)", ge=0, le=1e10)
-    outer_pressure: float = param(0.0, "Pa", "pressure on r = b (*assumed*)", ge=0, le=1e10)
+    inner_pressure: float = param.pressure(10e6, "pressure on r = a (*assumed*)", le=1e10)
+    outer_pressure: float = param.pressure(0.0, "pressure on r = b (*assumed*)", le=1e10)
     E: float = param.E(150e9, "(LLZO, *assumed*)")
     nu: float = param.nu(0.26, "(LLZO, *assumed*)")
     mesh_size: float = param(5e-5, "m", "element size", gt=0)

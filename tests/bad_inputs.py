@@ -75,36 +75,47 @@ _LAMBDA = (
     "'catch_warnings'][0]()._module.__builtins__['open']('{PWN}', 'w'))()"
 )
 
+
+def _ch(id: str, key: str, value: str) -> tuple[str, ...]:
+    """The row of a coarse ``cahn_hilliard`` run on the command line with ``--set KEY=VALUE``."""
+    return (id, "cli", CH, key, *CH_COARSE, f"{key}={value}")
+
+
 # One row a case: (id, channel, problem, word, *arguments); the arguments are the KEY=VALUE
 # sets (cli, script), the lines of the TOML file (toml), the keyword-dict source (api) or the
 # words after ``femcm`` (raw). One list a kind.
 EXPRESSION = [  # the initial expression of cahn_hilliard
-    ("expr_lambda", "cli", CH, "initial", *CH_COARSE, f"initial={_LAMBDA}"),
+    _ch("expr_lambda", "initial", _LAMBDA),
     ("expr_lambda_script", "script", CH, "initial", *CH_COARSE, f"initial={_LAMBDA}"),
     ("expr_attribute", "cli", CH, "initial", "initial=().__class__"),
     ("expr_dunder", "cli", CH, "initial", "initial=__import__('os')"),
-    ("expr_power", "cli", CH, "initial", *CH_COARSE, "initial=9**9**9"),
-    ("expr_div0", "cli", CH, "initial", *CH_COARSE, "initial=1/0"),
-    ("expr_subscript", "cli", CH, "initial", *CH_COARSE, "initial=x[5]"),
-    ("expr_string", "cli", CH, "initial", *CH_COARSE, "initial='abc'"),
-    ("expr_above_1", "cli", CH, "initial", *CH_COARSE, "initial=2.0"),
-    ("expr_log0", "cli", CH, "initial", *CH_COARSE, "initial=log(x)"),
-    ("expr_syntax", "cli", CH, "initial", *CH_COARSE, "initial=0.5 +"),
-    ("expr_empty", "cli", CH, "initial", *CH_COARSE, "initial="),
+    _ch("expr_power", "initial", "9**9**9"),
+    _ch("expr_div0", "initial", "1/0"),
+    _ch("expr_subscript", "initial", "x[5]"),
+    _ch("expr_string", "initial", "'abc'"),
+    _ch("expr_above_1", "initial", "2.0"),
+    _ch("expr_log0", "initial", "log(x)"),
+    _ch("expr_syntax", "initial", "0.5 +"),
+    _ch("expr_empty", "initial", ""),
     ("expr_toml_lambda", "toml", CH, "initial", CH_TOML, f'initial = "{_LAMBDA}"\n'),
     ("expr_api_lambda", "api", CH, "initial", f'{{"initial": "{_LAMBDA}"}}'),
 ]
 
-MESH_FILE = [
-    ("msh_garbage", "cli", IM, "mesh_file", "mesh_file={DATA}/garbage.msh"),
-    ("msh_empty", "cli", IM, "mesh_file", "mesh_file={DATA}/empty.msh"),
-    ("msh_truncated", "cli", IM, "mesh_file", "mesh_file={DATA}/truncated.msh"),
-    ("msh_no_groups", "cli", IM, "mesh_file", "mesh_file={DATA}/nogroups.msh"),
-    ("msh_3d", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/box3d.msh"),
-    ("msh_directory", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}"),
-    ("msh_garbage_ch", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/garbage.msh"),
-    ("msh_binary_junk", "cli", CH, "mesh_file", *CH_COARSE, "mesh_file={DATA}/junk.bin"),
-    ("msh_missing", "cli", IM, "mesh_file", "mesh_file={DATA}/missing.msh"),
+MESH_FILE = [  # --set mesh_file=PATH on the command line (cahn_hilliard coarse)
+    _ch(id, "mesh_file", path)
+    if problem == CH
+    else (id, "cli", IM, "mesh_file", f"mesh_file={path}")
+    for id, problem, path in [
+        ("msh_garbage", IM, "{DATA}/garbage.msh"),
+        ("msh_empty", IM, "{DATA}/empty.msh"),
+        ("msh_truncated", IM, "{DATA}/truncated.msh"),
+        ("msh_no_groups", IM, "{DATA}/nogroups.msh"),
+        ("msh_3d", CH, "{DATA}/box3d.msh"),
+        ("msh_directory", CH, "{DATA}"),
+        ("msh_garbage_ch", CH, "{DATA}/garbage.msh"),
+        ("msh_binary_junk", CH, "{DATA}/junk.bin"),
+        ("msh_missing", IM, "{DATA}/missing.msh"),
+    ]
 ]
 
 SIZE = [
@@ -112,7 +123,7 @@ SIZE = [
     ("size_im_incl", "cli", IM, "mesh_size_inclusion", "mesh_size_inclusion=1e-10"),
     ("size_ip_mesh", "cli", IP, "mesh_size", "mesh_size=1e-9", "mesh_size_inclusion=1e-9"),
     ("size_ch_mesh", "cli", CH, "mesh_size", "mesh_size=1e-10"),
-    ("size_ch_noise", "cli", CH, "noise_modes", *CH_COARSE, "noise_modes=1e10"),
+    _ch("size_ch_noise", "noise_modes", "1e10"),
     ("size_im_width", "cli", IM, "mesh_size", "width=1.0", "height=1.0"),
 ]
 
@@ -120,15 +131,8 @@ CROSS = [  # nonsense that was accepted
     ("cross_nan_output_times", "toml", CH, "output_times", CH_TOML, "output_times = [0.5, nan]\n"),
     ("cross_incl_mesh_size", "cli", IM, "mesh_size_inclusion", "mesh_size_inclusion=1e-3"),
     ("cross_li_thickness", "cli", IM, "li_thickness", *IM_COARSE, "li_thickness=1e-12"),
-    (
-        "cross_noise_wavelength",
-        "cli",
-        CH,
-        "noise_wavelength",
-        *CH_COARSE,
-        "noise_wavelength=1e-300",
-    ),
-    ("cross_dt_min", "cli", CH, "dt_min", *CH_COARSE, "dt_min=1"),
+    _ch("cross_noise_wavelength", "noise_wavelength", "1e-300"),
+    _ch("cross_dt_min", "dt_min", "1"),
     ("cross_c_beta", "cli", CH, "c_beta", *CH_COARSE, *C_SWAPPED),
     ("cross_pressure_inf", "cli", IM, "pressure", "pressure=1e999"),
     ("cross_temperature", "cli", IP, "temperature", *IP_COARSE, "temperature=1e-300"),
@@ -146,18 +150,23 @@ VALUE = [  # value types and formats
     ("value_unknown", "cli", IM, "bogus", "bogus=1"),
     ("value_nu", "script", IM, "nu_220", "nu_220=0.7"),
     ("value_expr_in_number", "cli", IM, "pressure", "pressure=__import__('os')"),
-    ("toml_invalid", "toml", IM, "not valid TOML", "pressure = = 1\n"),
-    ("toml_unknown", "toml", IM, "bogus", "bogus = 1\n"),
-    ("toml_type", "toml", IM, "pressure", 'pressure = "high"\n'),
-    ("toml_table", "toml", IM, "solver", "[solver]\ntol = 1\n"),
-    ("toml_date", "toml", IM, "pressure", "pressure = 1979-05-27\n"),
-    ("api_string", "api", IM, "pressure", '{"pressure": "abc"}'),
-    ("api_negative", "api", IM, "E_li", '{"E_li": -3.0}'),
-    ("api_unknown", "api", IM, "bogus", '{"bogus": 1}'),
-    ("api_list_for_float", "api", IM, "pressure", '{"pressure": [1, 2]}'),
-    ("api_np_int_range", "api", IM, "degree", f'{{"degree": {NUMPY}.int64(7)}}'),
-    ("api_np_nan", "api", IM, "pressure", f'{{"pressure": {NUMPY}.float32("nan")}}'),
-    ("api_array_shape", "api", IM, "inclusions", f'{{"inclusions": {NUMPY}.ones((2, 2))}}'),
+    *[  # inclusion_mechanics, channel toml or api as the id begins: (id, word, text)
+        (id, id.partition("_")[0], IM, word, text)
+        for id, word, text in [
+            ("toml_invalid", "not valid TOML", "pressure = = 1\n"),
+            ("toml_unknown", "bogus", "bogus = 1\n"),
+            ("toml_type", "pressure", 'pressure = "high"\n'),
+            ("toml_table", "solver", "[solver]\ntol = 1\n"),
+            ("toml_date", "pressure", "pressure = 1979-05-27\n"),
+            ("api_string", "pressure", '{"pressure": "abc"}'),
+            ("api_negative", "E_li", '{"E_li": -3.0}'),
+            ("api_unknown", "bogus", '{"bogus": 1}'),
+            ("api_list_for_float", "pressure", '{"pressure": [1, 2]}'),
+            ("api_np_int_range", "degree", f'{{"degree": {NUMPY}.int64(7)}}'),
+            ("api_np_nan", "pressure", f'{{"pressure": {NUMPY}.float32("nan")}}'),
+            ("api_array_shape", "inclusions", f'{{"inclusions": {NUMPY}.ones((2, 2))}}'),
+        ]
+    ],
 ]
 
 FILES = [  # config and output paths

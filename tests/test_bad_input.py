@@ -151,13 +151,12 @@ def test_case_mpirun(case_id, data):
 
 
 ONE_RANK_FAILS = """
-import dataclasses, sys, types
+import sys, types
 import femcm
 from femcm.app import api
 from femcm.app.params import ParameterSet
 from femcm.base.errors import InputError
 
-@dataclasses.dataclass(frozen=True)
 class P(ParameterSet):
     pass
 

@@ -31,7 +31,8 @@ L = 1e-6
 RT = R_GAS * T_DEFAULT
 MASS = "∫c conserved (zero flux): max |∫c(t) − ∫c(0)| / ∫c(0) over the run"
 ENERGY = "free energy non-increasing: max step change of F / max |F|"
-KAPPA = 1e4 * RT * (L / 16) ** 2  # interface length L/16 for c_max = 1e4
+C_MAX = 1e4  # site density of the test chemistries, mol/m^3
+KAPPA = C_MAX * RT * (L / 16) ** 2  # interface length L/16
 
 
 def _small(**kw) -> ch.Parameters:
@@ -89,9 +90,9 @@ def test_binodal_regular_solution(comm, verify):
     fe = RegularSolution(3.0)
     chem = Chemistry(
         fe,
-        ch.DegenerateMobility(ch.mobility_from_diffusivity(1e-14, 1e4)),
-        1e4,
-        kappa=1e4 * RT * (L / 40) ** 2,
+        ch.DegenerateMobility(ch.mobility_from_diffusivity(1e-14, C_MAX)),
+        C_MAX,
+        kappa=C_MAX * RT * (L / 40) ** 2,
     )
     msh = _strip(comm, 200, L)
     model = ChemoMechanics(msh, chem, scales=Scales.natural(L, chem))
@@ -119,11 +120,10 @@ def test_binodal_regular_solution(comm, verify):
 
 def test_tanh_profile_double_well(comm, verify):
     """f = ρ_s (c − c_α)²(c_β − c)²: c = c_α + (c_β − c_α)(1 + tanh((x − x0)/ℓ))/2."""
-    c_max = 1e4
-    fe = DoubleWell(rho_s=1e7, c_alpha=0.2, c_beta=0.8, c_max=c_max)
+    fe = DoubleWell(rho_s=1e7, c_alpha=0.2, c_beta=0.8, c_max=C_MAX)
     ell = L / 40
     kappa = ell**2 * fe.rho_s * (fe.c_beta - fe.c_alpha) ** 2 / 2
-    chem = Chemistry(fe, ch.ConstantMobility(1e-20), c_max, kappa=kappa)
+    chem = Chemistry(fe, ch.ConstantMobility(1e-20), C_MAX, kappa=kappa)
     msh = _strip(comm, 240, L)
     model = ChemoMechanics(msh, chem, scales=Scales.natural(L, chem))
     assert math.isclose(fe.interface_width(kappa), ell)

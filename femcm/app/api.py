@@ -16,7 +16,7 @@ import os
 import pkgutil
 import time
 from types import ModuleType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import dolfinx
 
@@ -127,25 +127,34 @@ def _check_restartable(mod: ModuleType) -> None:
         )
 
 
+class RunControls(TypedDict, total=False):
+    """The keywords of :func:`run` beyond ``out``, ``comm`` and ``plot``, as there."""
+
+    max_dofs: float | None
+    restart: str | os.PathLike | None
+    checkpoint_every: int
+
+
 def run_module(
     mod: ModuleType,
     p: ParameterSet,
     out: str | os.PathLike | None = None,
     comm: MPI.Comm | None = None,
     plot: bool = False,
-    max_dofs: float | None = None,
-    restart: str | os.PathLike | None = None,
-    checkpoint_every: int = DEFAULT_EVERY,
+    **controls: Unpack[RunControls],
 ) -> Result:
     """Run a problem module with validated parameters; stage output and commit on success.
 
-    Before anything is built, the module's ``estimate(p)`` (if it has one) is checked against
+    ``out``, ``comm``, ``plot`` and ``controls`` mean what they mean for :func:`run`. Before
+    anything is built, the module's ``estimate(p)`` (if it has one) is checked against
     ``max_dofs`` and the available memory (:func:`femcm.app.guards.check_size`). An exception
     on every rank is re-raised on every rank after the staging folder is removed; an exception
     on some ranks only ends the job (:func:`femcm.app.guards.all_failed`): one line on stderr
     from the failing rank, exit status 2/3/130/143, never a hang.
     """
     comm = MPI.COMM_WORLD if comm is None else comm
+    max_dofs, restart = controls.get("max_dofs"), controls.get("restart")
+    checkpoint_every = controls.get("checkpoint_every", DEFAULT_EVERY)
     if restart is not None:
         _check_restartable(mod)
     estimate = getattr(mod, "estimate", None)

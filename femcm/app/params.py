@@ -1,6 +1,7 @@
 """Problem parameters: frozen SI dataclasses with declared units, ranges and documentation.
 
-Each problem declares ``class Parameters(ParameterSet)`` with fields made by :func:`param`.
+Each problem declares ``class Parameters(ParameterSet)`` with fields made by :func:`param`
+(a subclass of :class:`ParameterSet` is a frozen dataclass without a decorator).
 Validation happens in ``__post_init__``: a value outside its range raises a one-line
 ``ValueError`` that names the parameter and the allowed range. The same declaration drives
 ``femcm show``, ``--set KEY=VALUE`` parsing, ``--config`` files and ``result.json``.
@@ -95,11 +96,37 @@ class _Param:
         """The largest time step (s, >= 0; 0: no limit)."""
         return self(default, "s", "largest time step (0: no limit)", ge=0)
 
+    def pressure(self, default: float, doc: str, **upper: float) -> Any:
+        """A pressure load (Pa, >= 0), ``upper`` an upper bound; ``doc`` is the whole doc line."""
+        return self(default, "Pa", doc, ge=0, **upper)
+
+    def temperature(self, default: float = 298.15, note: str = "", **upper: float) -> Any:
+        """A temperature (K, > 0); ``note`` ends the doc line, ``upper`` an upper bound."""
+        return self(default, "K", f"temperature{note}", gt=0, **upper)
+
+    def core_width(self, default: float) -> Any:
+        """The core width a of non-singular dislocations (m, > 0), by default |b|."""
+        return self(default, "m", "core width a (*assumed* = |b|)", gt=0)
+
+    def mesh_size_core(self, default: float) -> Any:
+        """The element size at dislocation cores (m, > 0; a problem checks <= a/4)."""
+        return self(default, "m", "element size at the cores (<= a/4)", gt=0)
+
+    def mesh_size_cut(self, default: float) -> Any:
+        """The element size along the dislocation cuts (m, > 0)."""
+        return self(default, "m", "element size along the cuts", gt=0)
+
+    def w_degree(self) -> Any:
+        """The space of the cut indicator W of dislocations: DG0 (cell averages) or DG1."""
+        return self(1, "1", "W field: 0 = DG0 cell averages [C], 1 = DG1", ge=0, le=1)
+
 
 param = _Param()
 """Declare a parameter field: ``param(default, unit, doc, choices=..., gt=...)``; shared
 declarations as ``param.E``, ``param.nu``, ``param.degree``, ``param.linear_solver``,
-``param.dt_initial``, ``param.dt_min``, ``param.dt_max``."""
+``param.dt_initial``, ``param.dt_min``, ``param.dt_max``, ``param.pressure``,
+``param.temperature`` and, for dislocations, ``param.core_width``, ``param.mesh_size_core``,
+``param.mesh_size_cut``, ``param.w_degree``."""
 
 
 MAX_TEXT = 10_000
@@ -167,9 +194,18 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
     return value
 
 
+@typing.dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 @dataclasses.dataclass(frozen=True)
 class ParameterSet:
-    """Base class of every problem's parameters (frozen, SI units, validated on creation)."""
+    """Base class of every problem's parameters (frozen, SI units, validated on creation).
+
+    A subclass is made a frozen dataclass when it is defined (no decorator: one would
+    process the class twice, which ``dataclasses`` refuses).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(frozen=True)(cls)
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
