@@ -1,4 +1,4 @@
-r"""Mixed c–μ–u chemo-mechanics [C]: typed parts, state, time steps and derived fields.
+r"""Mixed c–μ–u chemo-mechanics [C]: the model on a mesh, its state and time steps.
 
 Unknowns: normalised concentration :math:`c`, chemical potential :math:`\mu` (J/mol),
 optional displacement :math:`u` (m), with :math:`\sigma = \mathbb C:(\varepsilon(u) -
@@ -15,12 +15,13 @@ The residual terms are in :mod:`femcm.physics.chemomechanics` (eigenstrain sourc
 through ``ufl.diff``), the Newton and linear solvers in :mod:`femcm.solvers.coupled`. Time:
 variable-step BDF set by the driver (:meth:`ChemoMechanics.set_scheme`), θ-weighted flux for
 backward-Euler steps. Inside, everything is scaled by :class:`Scales` (L, e₀, t₀ = L² c_max/
-(M_ref e₀), s₀); inputs and outputs are SI.
+(M_ref e₀), s₀); inputs and outputs are SI. The typed inputs (:class:`Chemistry`,
+:class:`Mechanics`) are in :mod:`femcm.models.chemomechanics_inputs`, the derived fields and
+energies in :mod:`femcm.models.chemomechanics_fields`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import basix.ufl
@@ -33,12 +34,10 @@ from mpi4py import MPI
 from femcm.base.errors import InputError, check_range
 from femcm.base.scales import Scales
 from femcm.fem.nodal_tables import parts as subspaces
-from femcm.fem.postprocess import field, integrate
-from femcm.fem.stiffness import Stiffness
+from femcm.models import chemomechanics_fields as derived
+from femcm.models.chemomechanics_inputs import Chemistry, Mechanics
 from femcm.physics import chemomechanics as terms
-from femcm.physics.chemistry import FreeEnergy, Mobility, homogeneous_potential
-from femcm.physics.eigenstrains import EigenstrainSource
-from femcm.physics.elasticity import hydrostatic, von_mises
+from femcm.physics.chemistry import homogeneous_potential
 from femcm.solvers.bdf import BACKWARD_EULER, Scheme
 from femcm.solvers.bounds import clip_step
 from femcm.solvers.coupled import Blocks, CoupledNewton, SolverOptions
@@ -48,53 +47,6 @@ from femcm.solvers.stats import SolverStats
 __all__ = ["Chemistry", "ChemoMechanics", "Mechanics", "Scales", "SolverOptions"]
 
 Expr = ufl.core.expr.Expr
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Mechanics:
-    """Quasi-static small-strain mechanics coupled to c (optional part of the model)."""
-
-    stiffness: Stiffness
-    """Per-phase stiffness; its ``scale`` (Pa) is the stress unit used internally."""
-    bcs: Callable[[fem.FunctionSpace], Sequence[fem.DirichletBC]]
-    """Dirichlet conditions, given the displacement subspace (use its ``.sub(i)``). Values are
-    in units of the length scale (u/L); zero for rollers and pins."""
-    eigenstrains: tuple[EigenstrainSource, ...] = ()
-    """Summed eigenstrain sources (concentration, dislocation, misfit, ...)."""
-    tractions: tuple[tuple[ufl.Measure, Expr], ...] = ()
-    """(ds(tag), t̄ in Pa) pairs."""
-    body_force: Expr | None = None
-    """b in N/m³ (e.g. a manufactured-solution source)."""
-    degree: int = 1
-    """Polynomial degree of u."""
-
-    def __post_init__(self) -> None:
-        check_range("degree", self.degree, ge=1, le=3)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Chemistry:
-    """Free energy, gradient energy, mobility, sources and fluxes of the c–μ system."""
-
-    free_energy: FreeEnergy
-    mobility: Mobility
-    c_max: float
-    """Site density, mol/m³."""
-    kappa: float = 0.0
-    """Gradient-energy coefficient κ, J/m (0: [C]'s model)."""
-    fluxes: tuple[tuple[ufl.Measure, Expr], ...] = ()
-    """(ds(tag), j̄) pairs: prescribed inward molar flux, mol/(m² s). Elsewhere zero flux."""
-    source: Expr | None = None
-    """Volumetric source, mol/(m³ s) (manufactured solutions)."""
-    external_potential: Expr | None = None
-    """Extra chemical potential, J/mol, e.g. −Ω σ_h of a prescribed stress field (one-way
-    coupling: equilibrium segregation)."""
-
-    def __post_init__(self) -> None:
-        check_range("c_max", self.c_max, gt=0.0)
-        check_range("kappa", self.kappa, ge=0.0)
-        if self.mobility.requires_convex and self.free_energy.convexity_error:
-            raise InputError(self.free_energy.convexity_error + " with the mobility of [C]")
 
 
 class ChemoMechanics:
@@ -272,40 +224,14 @@ class ChemoMechanics:
 
     def fields(self) -> dict[str, fem.Function]:
         """c, μ (J/mol), and u (m), σ_h, von Mises (Pa) each in its own collapsed space."""
-        return _fields(self)
+        return derived.fields(self)
 
     def energies(self) -> dict[str, float]:
         """Free energy parts (J, or J/m per unit thickness in 2D) and ∫c dx (m^d)."""
-        return _energies(self)
+        return derived.energies(self)
 
     @property
     def dofs(self) -> int:
         """Global number of unknowns."""
         imap = self.W.dofmap.index_map
         return imap.size_global * self.W.dofmap.index_map_bs
-
-
-def _fields(model: ChemoMechanics) -> dict[str, fem.Function]:
-    out = {}
-    scales = (1.0, model.scales.energy, model.scales.length)
-    for name, scale, (V, dofs) in zip(("c", "mu", "u"), scales, model._collapsed, strict=False):
-        f = fem.Function(V, name=name)
-        f.x.array[:] = scale * model.w.x.array[dofs]
-        out[name] = f
-    if model.mech is not None:
-        k = max(model.mech.degree - 1, 0)
-        s = model.sigma()
-        out["sigma_h"] = field(hydrostatic(s), model.msh, "DG", k, "sigma_h")
-        out["von_mises"] = field(von_mises(s), model.msh, "DG", k, "von_mises")
-    return out
-
-
-def _energies(model: ChemoMechanics) -> dict[str, float]:
-    c, _, u = model.split(model.w)
-    dens = terms.energy_densities(model.chem, model.mech, model.scales, c, u)
-    dx = {"chemical": model.dx_lumped}
-    e = {k: integrate(v * dx.get(k, ufl.dx(domain=model.msh)), model.comm) if v is not None
-         else 0.0 for k, v in dens.items()}  # fmt: skip
-    e["total"] = e["chemical"] + e["gradient"] + e["elastic"]
-    e["c_integral"] = integrate(c * model.dx_lumped, model.comm)
-    return e
