@@ -16,11 +16,10 @@ Three things make the end prompt and clean:
   call :func:`check`. The command line reports "interrupted" whenever a signal was recorded,
   whatever exception ended the run.
 - Python runs a signal handler only between bytecodes, so not during a long call into a C
-  library (gmsh meshing a large model). A watchdog thread, woken at once through
-  :func:`signal.set_wakeup_fd`, waits :data:`GRACE` seconds for the handler; if the main
-  thread is still inside C by then (and the call released the GIL, as gmsh's do), it runs the
-  registered cleanups (:func:`on_abandon`: the staging folder), prints the one line and ends
-  the process with 128 + signal.
+  library (gmsh meshing a large model). A watchdog thread (:mod:`femcm.base.signal_watchdog`)
+  waits :data:`GRACE` seconds for the handler; if the main thread is still inside C by then,
+  it runs the registered cleanups (:func:`on_abandon`), prints the one line and ends the
+  process with 128 + signal.
 - A second signal while cleaning up ends the process the same way at once.
 
 Under MPI an exception raised at once on one rank leaves the others waiting in a collective
@@ -37,10 +36,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+
+from femcm.base.signal_watchdog import GRACE, abandon, on_abandon, watch
 
 __all__ = [
     "DEFER_LIMIT",
@@ -61,17 +60,8 @@ __all__ = [
 REPEAT = 0.1
 """Seconds between repeats of the interruption until :func:`quiet` (see above)."""
 
-GRACE = 1.0
-"""Seconds the watchdog gives the main thread to react to a signal before ending the process."""
-
 DEFER_LIMIT = 20.0
 """Seconds a signal is held back within :func:`deferred` before it interrupts the step."""
-
-DEFER_GRACE = 10.0
-"""Within :func:`deferred`: seconds the watchdog waits for the main thread (a long C call)."""
-
-OTHER_RANKS_WAIT = 4.0
-"""Seconds a rank other than 0 waits for rank 0 to end the job before it ends it itself."""
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -80,7 +70,6 @@ _repeating = False
 _deferring = False
 _active = False
 _handled = threading.Event()
-_cleanups: list[Callable[[], None]] = []
 _handled_signals: list[int] = list(SIGNALS)
 
 
@@ -170,26 +159,11 @@ def _start_repeating(delay: float = REPEAT) -> None:
     signal.setitimer(signal.ITIMER_REAL, delay, REPEAT)
 
 
-@contextlib.contextmanager
-def on_abandon(cleanup: Callable[[], None]) -> Iterator[None]:
-    """Within the block, ``cleanup`` runs if the watchdog has to end the process.
-
-    It must be local and quick (remove a folder): it runs in the watchdog thread while the
-    main thread is stuck in C code.
-    """
-    _cleanups.append(cleanup)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            _cleanups.remove(cleanup)
-
-
 def _handler(signum: int, frame: object) -> None:
     global _pending, _repeating
     _handled.set()
     if _pending is not None and not _repeating:
-        _abandon(signum)  # a second signal while cleaning up
+        abandon(signum)  # a second signal while cleaning up
     if _pending is None and _deferring:
         _pending = signum  # held back: the time-step loop stops all ranks together
         signal.signal(signal.SIGALRM, _limit)
@@ -211,46 +185,6 @@ def _limit(signum: int, frame: object) -> None:
 def _again(signum: int, frame: object) -> None:
     if _repeating and _pending is not None:
         raise Interrupted(_pending)
-
-
-def _rank() -> int:
-    mpi = sys.modules.get("mpi4py.MPI")
-    try:
-        return mpi.COMM_WORLD.rank if mpi is not None else 0
-    except Exception:  # pragma: no cover - MPI finalised
-        return 0
-
-
-def _abandon(signum: int) -> None:
-    """Clean up and end the process now (watchdog thread or second signal)."""
-    for cleanup in list(_cleanups):
-        with contextlib.suppress(Exception):
-            cleanup()
-    if _rank() != 0:
-        # Let rank 0 end the job and print (mpirun stops every rank when the first one ends);
-        # if it is stuck too, say it from here.
-        time.sleep(OTHER_RANKS_WAIT)
-    name = signal.Signals(signum).name
-    with contextlib.suppress(Exception):
-        print(f"femcm: error: interrupted ({name})", file=sys.stderr, flush=True)
-    os._exit(128 + signum)
-
-
-def _watch(fd: int) -> None:
-    while True:
-        try:
-            data = os.read(fd, 1)
-        except OSError:
-            return
-        if not data:
-            os.close(fd)
-            return
-        signum = data[0]
-        if signum not in SIGNALS:
-            continue
-        if not _handled.wait(DEFER_GRACE if _deferring else GRACE):
-            _abandon(signum)  # the main thread is stuck in C code
-        _handled.clear()
 
 
 def reinstall() -> None:
@@ -288,7 +222,13 @@ def handling() -> Iterator[None]:
     r, w = os.pipe()
     os.set_blocking(w, False)
     old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-    threading.Thread(target=_watch, args=(r,), daemon=True, name="femcm-signals").start()
+    watcher = threading.Thread(
+        target=watch,
+        args=(r, SIGNALS, _handled, deferring),
+        daemon=True,
+        name="femcm-signals",
+    )
+    watcher.start()
     _active = True
     # A signal ignored when femcm started (SIGINT of `cmd &` in a script, nohup) stays ignored.
     _handled_signals[:] = [s for s in SIGNALS if previous[s] is not signal.SIG_IGN]
