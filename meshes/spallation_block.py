@@ -13,6 +13,10 @@ electrode (z = L_z). Li penetrates the electrolyte from z = 0 as
 - :func:`closed_surface`: any closed triangulated surface that meshio reads (STL, OBJ, PLY,
   VTK, ...), as [S] reconstructed theirs from FIB tomography. The part inside the block is Li.
 
+The crack's geometry is in :mod:`femcm.meshes.spallation_crack`, the reading of surface files
+in :mod:`femcm.meshes.surface_files`; this module cuts the feature from the block, names the
+groups, sets the mesh size and meshes.
+
 The Li region is removed from the mesh: only the electrolyte is meshed, and the whole
 Li/electrolyte interface is a boundary (φ = 0 there).
 
@@ -47,6 +51,13 @@ from mpi4py import MPI
 
 from femcm.base.errors import InputError
 from femcm.meshes._gmsh import cached, refine_near, session, to_dolfinx, use_size_fields, write_msh
+from femcm.meshes.spallation_crack import (
+    check_crack,
+    crack_geometry,
+    crack_tip_distance,
+    crack_volume,
+)
+from femcm.meshes.surface_files import read_surface, surface_volume, write_boss_stl
 
 __all__ = [
     "BLOCK",
@@ -67,168 +78,6 @@ BLOCK = (20e-6, 30e-6, 50e-6)
 ELECTROLYTE = 1
 ELECTRODE, LI_SURFACE, COUNTER, SIDES = 11, 12, 13, 14
 UM = 1e-6
-
-
-# -- geometry pieces (µm) ------------------------------------------------------------------
-
-
-def crack_geometry(
-    radius: float, opening: float, inclination: float, depth: float
-) -> tuple[float, np.ndarray]:
-    """Centre height z_c and unit normal of the crack disk (any length unit).
-
-    The disk is tilted about the x axis by ``inclination`` (radians, 0: parallel to the
-    interface) and placed so that its highest point is at z = ``depth``.
-    """
-    normal = np.array([0.0, -math.sin(inclination), math.cos(inclination)])
-    half_height = (radius - opening / 2) * math.sin(inclination) + opening / 2
-    return depth - half_height, normal
-
-
-def check_crack(radius: float, opening: float, inclination: float, depth: float) -> None:
-    """Opening below the diameter; the crack reaches the Li (its lowest point below z = 0)."""
-    if not 0 < opening < radius:
-        raise InputError(
-            f"parameter opening = {opening:g} is out of range: need 0 < opening < radius"
-        )
-    if not 0 <= inclination < math.pi / 2:
-        raise InputError(
-            f"parameter inclination = {inclination:g} is out of range: need 0 <= it < pi/2 (rad)"
-        )
-    z_c, _ = crack_geometry(radius, opening, inclination, depth)
-    lowest = 2 * z_c - depth
-    if not (depth > 0 and lowest < 0):
-        reach = 2 * ((radius - opening / 2) * math.sin(inclination) + opening / 2)
-        raise InputError(
-            f"parameter depth = {depth:g} is out of range: the crack must start at the Li, "
-            f"need 0 < depth < 2((R - t/2) sin(inclination) + t/2) = {reach:g}"
-        )
-
-
-def _crack_volume(
-    centre: Sequence[float], radius: float, opening: float, inclination: float, depth: float
-) -> int:
-    occ = gmsh.model.occ
-    r_flat, half = radius - opening / 2, opening / 2
-    disk = occ.addCylinder(0, 0, -half, 0, 0, opening, r_flat)
-    rim = occ.addTorus(0, 0, 0, r_flat, half)
-    (vol,), _ = occ.fuse([(3, disk)], [(3, rim)])
-    z_c, _ = crack_geometry(radius, opening, inclination, depth)
-    occ.rotate([vol], 0, 0, 0, 1, 0, 0, inclination)
-    occ.translate([vol], centre[0], centre[1], z_c)
-    return vol[1]
-
-
-def _crack_tip_distance(
-    centre: Sequence[float], radius: float, opening: float, inclination: float, depth: float
-) -> str:
-    """MathEval expression: distance to the rim (torus) surface of the crack."""
-    z_c, n = crack_geometry(radius, opening, inclination, depth)
-    num = [f"({float(v):.17g})" for v in (*centre, z_c, *n, radius - opening / 2, opening / 2)]
-    cx, cy, cz, nx, ny, nz, r_c, half = num
-    dx, dy, dz = f"(x-{cx})", f"(y-{cy})", f"(z-{cz})"
-    a = f"({dx}*{nx}+{dy}*{ny}+{dz}*{nz})"
-    rho = f"sqrt(abs({dx}*{dx}+{dy}*{dy}+{dz}*{dz}-{a}*{a}))"
-    return f"sqrt(({rho}-{r_c})*({rho}-{r_c})+{a}*{a})-{half}"
-
-
-def _merge(points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge coincident points (to 1e-9 of the size) and drop the triangles that degenerate."""
-    scale = float(np.ptp(points, axis=0).max())
-    key = np.round(points / (1e-9 * scale)).astype(np.int64)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    pts, tri = points[first], inverse.reshape(-1)[triangles]
-    keep = (tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])
-    return pts, tri[keep]
-
-
-def read_surface(path: str | Path, unit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points (metres) and triangles of a closed surface file read with meshio.
-
-    ``unit`` is the file's length unit in metres (1e-6 for µm). Raises :class:`InputError`
-    when the file has no triangles or the surface is not closed (every edge in two triangles).
-    """
-    import meshio
-
-    try:
-        with np.errstate(over="ignore"):  # meshio's binary-STL size probe overflows uint32
-            m = meshio.read(str(path))
-    except Exception as err:
-        msg = f"parameter surface_file = {str(path)!r}: meshio cannot read it ({err})"
-        raise InputError(msg) from err
-    tris = [c.data for c in m.cells if c.type == "triangle"]
-    if not tris:
-        raise InputError(f"parameter surface_file = {str(path)!r} holds no triangles")
-    tri = np.concatenate(tris)
-    # STL stores each triangle with its own vertices: merge coincident points.
-    pts = np.asarray(m.points, dtype=float)[:, :3] * unit
-    pts, tri = _merge(pts, tri)
-    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
-    if np.any(counts != 2):
-        raise InputError(
-            f"parameter surface_file = {str(path)!r}: the surface is not closed "
-            f"({int(np.sum(counts != 2))} edges not shared by exactly two triangles)"
-        )
-    return pts, tri
-
-
-def _surface_volume(points: np.ndarray, triangles: np.ndarray) -> int:
-    """An OCC volume bounded by the triangles (points in µm): plane faces sewn into a shell."""
-    occ = gmsh.model.occ
-    pt = [occ.addPoint(*p) for p in points]
-    lines: dict[tuple[int, int], int] = {}
-
-    def line(a: int, b: int) -> int:
-        if (b, a) in lines:
-            return -lines[(b, a)]
-        if (a, b) not in lines:
-            lines[(a, b)] = occ.addLine(pt[a], pt[b])
-        return lines[(a, b)]
-
-    faces = []
-    for a, b, c in triangles:
-        loop = occ.addCurveLoop([line(a, b), line(b, c), line(c, a)])
-        faces.append(occ.addPlaneSurface([loop]))
-    shell = occ.addSurfaceLoop(faces)  # the faces share their edges: no sewing needed
-    return occ.addVolume([shell])
-
-
-def write_boss_stl(
-    path: str | Path, centre: Sequence[float], radius: float, n: int = 16, skirt: float = 0.2
-) -> None:
-    """Write a closed hemispherical boss on the plane z = centre[2] to ``path`` with meshio.
-
-    The dome is a UV grid (n × n cells) whose poles lie on the x axis, in the base plane, so
-    that no fan of thin triangles sits at the apex; a vertical skirt of height
-    ``skirt`` × radius below the plane and a flat base close it (the skirt crosses the block
-    face z = 0 transversally). Coordinates are written as given (choose the unit). Used by the
-    STL round-trip test.
-    """
-    import meshio
-
-    t = np.linspace(0, np.pi, n + 1)  # polar angle from the +x pole
-    p = np.linspace(0, np.pi, n + 1)  # longitude about x, 0..π: the upper half (z >= 0)
-    tt, pp = np.meshgrid(t, p, indexing="ij")
-    dome = np.stack([np.cos(tt), np.sin(tt) * np.cos(pp), np.sin(tt) * np.sin(pp)], axis=-1)
-    grid = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
-    a, b, c, d = grid[:-1, :-1], grid[1:, :-1], grid[1:, 1:], grid[:-1, 1:]
-    tri = [np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)]
-    # The rim (z = 0): longitude 0 from pole to pole, then longitude π back.
-    rim = np.concatenate([grid[:, 0], grid[::-1, -1][1:-1]])
-    pts = [dome.reshape(-1, 3)]
-    low = pts[0][rim] - [0.0, 0.0, skirt]
-    first = len(pts[0])
-    low_idx = first + np.arange(len(rim))
-    nxt = np.roll(np.arange(len(rim)), -1)
-    tri += [
-        np.stack([rim, rim[nxt], low_idx[nxt]], -1),
-        np.stack([rim, low_idx[nxt], low_idx], -1),
-        np.stack([np.full(len(rim), first + len(rim)), low_idx[nxt], low_idx], -1),
-    ]
-    pts += [low, [[0.0, 0.0, -skirt]]]
-    pts_all, tri_all = _merge(np.vstack(pts) * radius + np.asarray(centre), np.vstack(tri))
-    meshio.write(str(path), meshio.Mesh(pts_all, [("triangle", tri_all)]))
 
 
 # -- block, groups and mesh -----------------------------------------------------------------
@@ -394,9 +243,9 @@ def _feature(
         if kind == "crack":
             radius, opening, inclination, depth = shape
             geo = (centre, radius / UM, opening / UM, inclination, depth / UM)
-            tip = (_crack_tip_distance(*geo), h_tip / UM)
+            tip = (crack_tip_distance(*geo), h_tip / UM)
             h_faces = max(h_tip, opening / 2) / UM
-            _finish(_um(block), _crack_volume(*geo), h / UM, h_faces, growth, tip)
+            _finish(_um(block), crack_volume(*geo), h / UM, h_faces, growth, tip)
         else:
             (r, d), (cx, cy) = _um(shape), centre
             li = gmsh.model.occ.addSphere(cx, cy, 0, r)
@@ -423,7 +272,7 @@ def closed_surface(
     pts, tri = read_surface(path, unit)
 
     def build() -> None:
-        _finish(_um(block), _surface_volume(pts / UM, tri), h / UM, h_tip / UM, growth)
+        _finish(_um(block), surface_volume(pts / UM, tri), h / UM, h_tip / UM, growth)
 
     return _collective(comm, build)
 
@@ -436,7 +285,7 @@ if __name__ == "__main__":
         if shape == "crack":
             geo = ((lx / 2, ly / 2), 8.0, 1.0, math.radians(20), 4.0)
             _finish(
-                (lx, ly, lz), _crack_volume(*geo), 2.0, 0.5, 0.3, (_crack_tip_distance(*geo), 0.2)
+                (lx, ly, lz), crack_volume(*geo), 2.0, 0.5, 0.3, (crack_tip_distance(*geo), 0.2)
             )
         else:
             sphere = gmsh.model.occ.addSphere(lx / 2, ly / 2, 0, 5.0)

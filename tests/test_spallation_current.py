@@ -22,7 +22,7 @@ from conftest import REPO, run_cli
 from mpi4py import MPI
 
 import femcm
-from femcm.meshes.spallation_block import write_boss_stl
+from femcm.meshes.surface_files import write_boss_stl
 
 R = 1e-6
 BOSS = {
