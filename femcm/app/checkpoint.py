@@ -23,21 +23,22 @@ one line before anything is written. The parameters must be those of the checkpo
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mpi4py import MPI
-
 from femcm.app import checkpoint_files as files
 from femcm.app.checkpoint_files import read_parameters
+from femcm.app.checkpoint_folder import (
+    DEFAULT_EVERY,
+    MAY_CHANGE,
+    CheckpointFolder,
+    plain_parameters,
+)
 from femcm.app.output import write_json_atomic
-from femcm.app.params import ParameterSet
 from femcm.base import interrupt, runinfo
 from femcm.base.errors import InputError
 from femcm.base.log import logger
@@ -47,42 +48,13 @@ from femcm.solvers.timestepping import MarchReport, MarchState, StepControl, mar
 
 __all__ = ["DEFAULT_EVERY", "MAY_CHANGE", "Checkpoints", "read_parameters"]
 
-MAY_CHANGE = ("t_end", "dt_min", "dt_max", "linear_solver")
-"""Parameters a restart may set differently from the checkpoint's run."""
 
-DEFAULT_EVERY = 25
-"""Accepted steps between periodic checkpoints (``--checkpoint-every``)."""
+class Checkpoints(CheckpointFolder):
+    """The checkpoints of one run: where they go, where a restart comes from, how often.
 
-
-def _plain(params: ParameterSet) -> dict[str, Any]:
-    """Parameters as they read back from JSON."""
-    return json.loads(json.dumps(params.as_dict()))
-
-
-class Checkpoints:
-    """The checkpoints of one run: where they go, where a restart comes from, how often."""
-
-    def __init__(
-        self,
-        comm: MPI.Comm,
-        problem: str,
-        params: ParameterSet,
-        folder: Path | None,
-        source: str | os.PathLike | None = None,
-        every: int = DEFAULT_EVERY,
-    ):
-        self.comm, self.problem, self.params = comm, problem, params
-        self.folder, self.every = folder, every
-        self.source = None
-        if source is not None:  # read and check it all now, before anything is built
-            self.source = files.on_rank0(comm, lambda: files.locate(source))
-            self._saved = files.on_rank0(comm, lambda: files.read(self.source))
-            self._check(self._saved[0])
-        self.written = 0
-        self.piece_writes = 0
-        """Pieces saved by this rank (:meth:`save_piece`)."""
-        self.seconds = 0.0
-        self.bytes = 0
+    Adds the checkpoints of a time-marching model (:meth:`march`) to the folder, restart
+    source and independent pieces of :class:`~femcm.app.checkpoint_folder.CheckpointFolder`.
+    """
 
     def march(
         self,
@@ -150,7 +122,7 @@ class Checkpoints:
             header = {
                 "format": files.FORMAT,
                 "problem": self.problem,
-                "parameters": _plain(self.params),
+                "parameters": plain_parameters(self.params),
                 "ranks": self.comm.size,
                 "reason": reason,
                 "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -222,73 +194,3 @@ class Checkpoints:
         logger.info("restart from %s at t = %.6g s, step %d", self.source, state.t,
                     state.report.steps)  # fmt: skip
         return state
-
-    def _check(self, header: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another problem or other parameters (one line)."""
-        what = f"checkpoint {str(self.source)!r}"
-        if header.get("problem") != self.problem:
-            other = header.get("problem")
-            raise InputError(f"{what} is of problem {other!r}, not {self.problem!r}")
-        saved, now = header.get("parameters", {}), _plain(self.params)
-        for k in now:
-            if k not in MAY_CHANGE and saved.get(k) != now[k]:
-                raise InputError(
-                    f"parameter {k} = {now[k]!r} differs from the checkpoint's {saved.get(k)!r}: "
-                    f"a restart continues the same run (only {', '.join(MAY_CHANGE)} may change)"
-                )
-
-    # -- independent pieces (KMC replicas) -------------------------------------------------
-
-    def pieces(self) -> dict[int, dict[str, np.ndarray]]:
-        """Begin a run of independent pieces: those of the restart source (collective).
-
-        Writes this run's header (``kind = pieces``) and copies the restored pieces into its
-        own folder; pieces there from an earlier run are removed first.
-        """
-        done: dict[int, dict[str, np.ndarray]] = {}
-        if self.source is not None:
-            if self._saved[0].get("kind") != "pieces":
-                raise InputError(f"checkpoint {str(self.source)!r} is not one of replicas")
-            for key, v in self._saved[1].items():
-                _, index, name = key.split(".", 2)
-                done.setdefault(int(index), {})[name] = v
-        if self.folder is not None and self.comm.rank == 0:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            same = self.source is not None and self.folder.resolve() == self.source.resolve()
-            for old in self.folder.glob("*-*.*"):
-                kept = same and old.name.startswith("piece-") and int(old.stem[6:12]) in done
-                if old.name.startswith(("state-", "piece-")) and not kept:
-                    old.unlink(missing_ok=True)
-            header = {"format": files.FORMAT, "kind": "pieces", "problem": self.problem,
-                      "parameters": _plain(self.params), "ranks": self.comm.size}  # fmt: skip
-            write_json_atomic(self.folder / files.HEADER, header)
-            for index, arrays in done.items() if not same else ():
-                self._write_piece(index, arrays)
-        self.comm.barrier()
-        return done
-
-    def save_piece(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        """Save one finished piece from this rank alone (no collective call)."""
-        if self.folder is not None:
-            t0 = time.perf_counter()
-            self._write_piece(index, arrays)
-            self.piece_writes += 1
-            self.seconds += time.perf_counter() - t0
-
-    def _write_piece(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        ref = files.write_npz(self.folder, f"piece-{index:06d}", arrays)
-        self.bytes = ref["bytes"]
-        write_json_atomic(self.folder / f"piece-{index:06d}.json", {"index": index, **ref})
-
-    def summary(self) -> dict[str, Any]:
-        """For ``result.json`` (collective): checkpoints written, seconds, size, origin.
-
-        Pieces are counted over all ranks; the seconds are the slowest rank's.
-        """
-        return {
-            "written": self.written + self.comm.allreduce(self.piece_writes, op=MPI.SUM),
-            "write_seconds": self.comm.allreduce(self.seconds, op=MPI.MAX),
-            "bytes": self.bytes,
-            "folder": None if self.folder is None else str(self.folder),
-            "restarted_from": runinfo.notes().get("restarted_from"),
-        }
