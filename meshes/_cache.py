@@ -12,6 +12,13 @@ An entry is a folder ``<key>/`` with ``meta.json`` (written last: the entry is c
 and ``layout-<N>/rank<r>.npz`` (the mesh as distributed on N ranks). A hit on N ranks with a
 layout restores it directly (no partitioning, reordering or tag search: a few % of meshing);
 without one it distributes the input arrays as a miss would, then stores the layout.
+
+The folder is kept within a size limit (``FEMCM_MESH_CACHE_MB``, default 2 GiB; 0 turns the
+cache off: no reads, no writes): a hit refreshes the entry's age, and after every write rank 0
+removes the least recently used entries (never the one this run is using) until the total is
+within the limit (:mod:`femcm.base.mesh_cache`). Writes are atomic (a hidden folder renamed
+into place) and removals too, so concurrent runs see an entry whole or not at all: an entry
+that vanishes while it is read is a miss.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from dolfinx.io import gmsh as gmshio
 
 from mpi4py import MPI
 
-from femcm.base import runinfo
+from femcm.base import mesh_cache, runinfo
+from femcm.base.log import logger
 from femcm.meshes import _meshdata
 
 __all__ = ["cached", "record"]
@@ -99,12 +107,16 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _tmpdir(parent: Path, prefix: str, comm: MPI.Comm) -> Path | None:
-    """A fresh folder in ``parent`` made by rank 0 (None on every rank if it cannot be made)."""
+def _tmpdir(parent: Path, prefix: str, comm: MPI.Comm, create: bool) -> Path | None:
+    """A fresh folder in ``parent`` made by rank 0 (None on every rank if it cannot be made).
+
+    ``create``: make ``parent`` if missing (the cache folder; never an entry that vanished).
+    """
     tmp = None
     if comm.rank == 0:
         with contextlib.suppress(OSError):
-            parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                parent.mkdir(parents=True, exist_ok=True)
             tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
     tmp = comm.bcast(tmp, root=0)
     return None if tmp is None else Path(tmp)
@@ -122,25 +134,32 @@ def _publish(tmp: Path, final: Path, comm: MPI.Comm, written: bool) -> None:
     comm.barrier()
 
 
+def _prune(folder: Path) -> None:
+    """Rank 0: keep the cache within its limit, never removing ``folder`` (this run's entry)."""
+    removed = mesh_cache.prune(folder.parent, runinfo.mesh_cache_limit(), keep=(folder,))
+    if removed:
+        freed = sum(e.size for e in removed) / 2**20
+        logger.info("mesh cache: removed %d old entries (%.1f MiB)", len(removed), freed)
+
+
 def _save_layout(data: gmshio.MeshData, parent: Path, comm: MPI.Comm) -> None:
-    """Store this rank count's layout as ``parent/layout-<N>`` (collective)."""
-    tmp = _tmpdir(parent, f".layout-{comm.size}-", comm)
+    """Store this rank count's layout as ``parent/layout-<N>``, then prune (collective)."""
+    tmp = _tmpdir(parent, f".layout-{comm.size}-", comm, create=False)
     if tmp is not None:
         part = _meshdata.layout(data)
         written = _ok(comm, lambda: _write(tmp / f"rank{comm.rank}.npz", part))
         _publish(tmp, parent / f"layout-{comm.size}", comm, written)
+    if comm.rank == 0:
+        _prune(parent)
 
 
 def _save(meta, arrays, data: gmshio.MeshData, folder: Path, comm: MPI.Comm) -> None:
     """Store the input arrays, ``meta.json`` (rank 0), then the layout (collective)."""
-    tmp = _tmpdir(folder.parent, f".{folder.name}-", comm)
+    tmp = _tmpdir(folder.parent, f".{folder.name}-", comm, create=True)
     if tmp is None:
         return
     if comm.rank == 0 and folder.exists():  # a damaged entry (it did not load): replace it
-        with contextlib.suppress(OSError):
-            trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
-            os.rename(folder, trash / "entry")
-            shutil.rmtree(trash, ignore_errors=True)
+        mesh_cache.discard(folder)
 
     def write() -> None:
         if comm.rank == 0:
@@ -159,6 +178,7 @@ def _load(folder: Path, comm: MPI.Comm) -> gmshio.MeshData | None:
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads((folder / "meta.json").read_text())
             found = (meta, (folder / f"layout-{comm.size}").is_dir())
+            mesh_cache.touch(folder)  # a hit: the entry is young again
     found = comm.bcast(found, root=0)
     if found is None:
         return None

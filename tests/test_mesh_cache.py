@@ -10,15 +10,20 @@ is the miss's mesh: the same cells, vertices, nodes, facets and tags on every ra
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from mpi4py import MPI
 
 import femcm
-from femcm.base import runinfo
+from femcm.base import mesh_cache, runinfo
+from femcm.base.errors import InputError
+from femcm.meshes import _cache
 from femcm.meshes import disk_with_inclusion as disk
 from femcm.meshes import dislocation_square as square
 from femcm.meshes import plate_with_inclusions as plate
@@ -183,3 +188,183 @@ def test_timings_block(cache):
     assert t["mesh"] > 0 and t["assemble"] > 0 and t["solve"] > 0
     parts = sum(v for k, v in t.items() if k != "total")
     assert parts == pytest.approx(t["total"], rel=1e-3, abs=1e-3)
+
+
+# --- size limit, pruning, `femcm cache` ------------------------------------------------------
+
+LIMIT = "FEMCM_MESH_CACHE_MB"
+
+
+def _on_root(action):
+    """``action()`` on rank 0 only, its result on every rank."""
+    result = action() if COMM.rank == 0 else None
+    COMM.barrier()
+    return COMM.bcast(result, root=0)
+
+
+def _set_limit(monkeypatch, nbytes: int) -> None:
+    monkeypatch.setenv(LIMIT, repr(nbytes / 2**20))  # exact: a power of two divides
+
+
+def _sizes(cache) -> dict[str, int]:
+    """Entry name -> size in bytes (as rank 0 sees the folder)."""
+    return _on_root(lambda: {e.path.name: e.size for e in mesh_cache.entries(cache)})
+
+
+def _entries_by_radius(cache, radii) -> dict[float, str]:
+    """Build one disk mesh per inner radius; radius -> the name of its new entry."""
+    names = {}
+    for r in radii:
+        before = set(_sizes(cache))
+        assert built(BUILDERS["disk"], r_in=r)[0] == "miss"
+        (names[r],) = set(_sizes(cache)) - before
+    return names
+
+
+def _age(cache, ages: dict[str, float]) -> None:
+    """Set the entries' last use to ``now - seconds``."""
+    now = time.time()
+    _on_root(lambda: [os.utime(cache / n, (now - s, now - s)) for n, s in ages.items()])
+
+
+def _forget(cache, name: str) -> None:
+    assert _on_root(lambda: mesh_cache.discard(cache / name))
+
+
+def test_limit_prunes_least_recently_used(cache, monkeypatch):
+    """Over the limit, the oldest entries go first, exactly as many as needed; a hit makes an
+    entry young again (the next oldest goes instead)."""
+    a, b, c, d, e = _entries_by_radius(cache, (1.0, 1.2, 1.4, 1.6, 1.8)).values()
+    size = _sizes(cache)
+    for name in (d, e):  # built again below, under the limit
+        _forget(cache, name)
+    _age(cache, {a: 300, b: 200, c: 100})
+    _set_limit(monkeypatch, size[b] + size[c] + size[d])
+    assert built(BUILDERS["disk"], r_in=1.6)[0] == "miss"
+    assert set(_sizes(cache)) == {b, c, d}  # a (the oldest) removed: the rest fits exactly
+    assert _sizes(cache) == {k: size[k] for k in (b, c, d)}
+    _age(cache, {b: 300, c: 200, d: 100})
+    assert built(BUILDERS["disk"], r_in=1.2)[0] == "hit"  # b is now the youngest
+    _set_limit(monkeypatch, size[b] + size[d] + size[e])
+    assert built(BUILDERS["disk"], r_in=1.8)[0] == "miss"
+    assert set(_sizes(cache)) == {b, d, e}  # c went, not the older-but-used b
+    assert not _on_root(lambda: [p.name for p in cache.glob(".*")])  # no trash left
+
+
+def test_entry_in_use_is_kept(cache, monkeypatch):
+    """A limit below one entry's size keeps the entry just written (and reads it back)."""
+    monkeypatch.setenv(LIMIT, "1e-6")  # 1 byte
+    (a,) = _entries_by_radius(cache, (1.0,)).values()
+    (b,) = _entries_by_radius(cache, (1.2,)).values()
+    assert set(_sizes(cache)) == {b}
+    assert built(BUILDERS["disk"], r_in=1.2)[0] == "hit"
+    assert built(BUILDERS["disk"], r_in=1.0)[0] == "miss"  # a was pruned
+    assert set(_sizes(cache)) == {a}
+
+
+def test_limit_zero_disables(cache, monkeypatch):
+    """FEMCM_MESH_CACHE_MB=0: no reads (an existing entry is not used, not touched), no writes."""
+    (a,) = _entries_by_radius(cache, (1.0,)).values()
+    _age(cache, {a: 500})
+    used = _on_root(lambda: (cache / a).stat().st_mtime)
+    monkeypatch.setenv(LIMIT, "0")
+    assert runinfo.mesh_cache_dir() is None
+    assert built(BUILDERS["disk"], r_in=1.0)[0] == "off"
+    assert built(BUILDERS["disk"], r_in=1.2)[0] == "off"
+    assert set(_sizes(cache)) == {a}
+    assert _on_root(lambda: (cache / a).stat().st_mtime) == used
+
+
+def test_default_limit(monkeypatch):
+    monkeypatch.delenv(LIMIT, raising=False)
+    assert runinfo.mesh_cache_limit() == 2 * 2**30
+    monkeypatch.setenv(LIMIT, " 0.5 ")
+    assert runinfo.mesh_cache_limit() == 2**19
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan", "inf", "2GB"])
+def test_bad_limit_refused(cache, monkeypatch, value):
+    monkeypatch.setenv(LIMIT, value)
+    for call in (runinfo.mesh_cache_dir, BUILDERS["disk"]):
+        with pytest.raises(InputError, match=r"FEMCM_MESH_CACHE_MB.* must be a number of MiB >= 0"):
+            call()
+    with pytest.raises(InputError) as info:
+        runinfo.mesh_cache_limit()
+    assert "\n" not in str(info.value)
+    assert not _sizes(cache)
+
+
+@pytest.mark.parametrize("when", ["layout", "arrays", "after_read"])
+def test_vanished_entry_is_a_miss(cache, monkeypatch, when):
+    """Another process removes the entry while this run reads it: before the layout or the gmsh
+    arrays are read, a miss (the same mesh, stored again); after the arrays were read, the mesh
+    is built from them and its layout is not stored into the vanished entry (no folder without
+    meta.json left behind)."""
+    make = BUILDERS["disk"]
+    _, first = built(make)
+    (name,) = _sizes(cache)
+    if when != "layout":  # the read goes through the stored gmsh arrays
+        _on_root(lambda: [shutil.rmtree(p) for p in cache.glob(f"{name}/layout-*")])
+    read = _cache._read
+
+    def removed_meanwhile(path):
+        if COMM.rank == 0 and when != "after_read":
+            mesh_cache.discard(cache / name)
+        arrays = read(path)
+        if COMM.rank == 0 and when == "after_read":
+            mesh_cache.discard(cache / name)
+        return arrays
+
+    monkeypatch.setattr(_cache, "_read", removed_meanwhile)
+    state, again = built(make)
+    monkeypatch.setattr(_cache, "_read", read)
+    assert state == ("hit" if when == "after_read" else "miss")
+    assert_same(first, again)
+    left = [] if when == "after_read" else [name]
+    assert _on_root(lambda: sorted(p.name for p in cache.iterdir())) == left
+    assert built(make)[0] == ("miss" if when == "after_read" else "hit")
+
+
+def test_prune_plain_folders(tmp_path):
+    """mesh_cache.prune on folders of known sizes and ages (per rank, no meshes)."""
+    now = time.time()
+    for i in range(5):
+        (tmp_path / f"e{i}").mkdir()
+        (tmp_path / f"e{i}" / "sub").mkdir()
+        (tmp_path / f"e{i}" / "sub" / "x.npz").write_bytes(b"0" * 1000)
+        os.utime(tmp_path / f"e{i}", (now - 100 + i, now - 100 + i))
+    for name, age in ((".stale-write", 2 * mesh_cache.STALE_S), (".fresh-write", 1)):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now - age, now - age))
+    assert [e.size for e in mesh_cache.entries(tmp_path)] == [1000] * 5
+    removed = mesh_cache.prune(tmp_path, 2500, keep=[tmp_path / "e0"])
+    assert [e.path.name for e in removed] == ["e1", "e2", "e3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fresh-write", "e0", "e4"]
+    assert mesh_cache.prune(tmp_path, 2000) == []  # within the limit: nothing to do
+    assert [e.path.name for e in mesh_cache.clear(tmp_path)] == ["e0", "e4"]
+    assert mesh_cache.entries(tmp_path) == [] and mesh_cache.clear(tmp_path / "none") == []
+
+
+@pytest.mark.serial
+def test_cache_command(cache, monkeypatch, tmp_path):
+    """``femcm cache`` reports folder, entries, size and limit; ``--clear`` empties the cache;
+    a bad limit is one line on stderr and exit status 2."""
+    _entries_by_radius(cache, (1.0, 1.2))
+    size = sum(_sizes(cache).values())
+    monkeypatch.setenv("FEMCM_MESH_CACHE", str(cache))
+    monkeypatch.setenv(LIMIT, "1.5")
+    r = run_cli(["cache"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"mesh cache: {cache}"
+    assert lines[1].split() == ["entries", "2"]
+    assert f"({size} bytes)" in lines[2]
+    assert lines[3].split()[:3] == ["limit", "1.5", "MiB"]
+    monkeypatch.setenv(LIMIT, "-1")
+    r = run_cli(["cache"])
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and LIMIT in r.stderr
+    monkeypatch.delenv(LIMIT)
+    monkeypatch.setenv("FEMCM_MESH_CACHE", str(tmp_path / "elsewhere"))  # --mesh-cache wins
+    r = run_cli(["cache", "--clear", "--mesh-cache", str(cache)])
+    assert r.returncode == 0 and "removed 2 entries" in r.stdout, r.stderr
+    assert not _sizes(cache) and cache.is_dir()

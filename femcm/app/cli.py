@@ -1,4 +1,4 @@
-"""Command line: ``femcm list | show NAME | run NAME ... | study NAME ...``.
+"""Command line: ``femcm list | show NAME | run NAME ... | study NAME ... | cache [--clear]``.
 
 Exit status: 0 success; 2 bad input (parameters, files, sizes); 3 failed solve (or out of
 memory); 130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM; 1 an internal error (a bug: the
@@ -25,7 +25,7 @@ from mpi4py import MPI
 from femcm.app import api, guards, study
 from femcm.app.checkpoint import DEFAULT_EVERY
 from femcm.app.guards import EXIT_BAD_INPUT, EXIT_INTERNAL
-from femcm.base import interrupt, runinfo
+from femcm.base import interrupt, mesh_cache, runinfo
 from femcm.base.errors import InputError
 from femcm.base.log import configure
 
@@ -205,6 +205,29 @@ def _show(name: str) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    """``femcm cache``: the mesh cache's folder, entries, size and limit; ``--clear`` empties it."""
+    runinfo.set_mesh_cache(args.mesh_cache)
+    limit, root = runinfo.mesh_cache_limit(), runinfo.mesh_cache_folder()
+    if MPI.COMM_WORLD.rank == 0:
+        if root is None:
+            print("mesh cache: off (--mesh-cache off or FEMCM_MESH_CACHE=off)")
+        elif args.clear:
+            gone = mesh_cache.clear(root)
+            mib = sum(e.size for e in gone) / 2**20
+            print(f"mesh cache: {root}: removed {len(gone)} entries ({mib:.1f} MiB)")
+        else:
+            found = mesh_cache.entries(root)
+            off = " (0: the cache is off)" if limit == 0 else ""
+            print(f"mesh cache: {root}")
+            print(f"  entries    {len(found)}")
+            size = sum(e.size for e in found)
+            print(f"  size       {size / 2**20:.1f} MiB ({size} bytes)")
+            print(f"  limit      {limit / 2**20:g} MiB (FEMCM_MESH_CACHE_MB){off}")
+    MPI.COMM_WORLD.barrier()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``femcm`` command."""
     with interrupt.handling():
@@ -225,6 +248,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
     _add_run_options(r)
     st = sub.add_parser("study", help="parameter study over a grid of values (resumable)")
     study.add_arguments(st)
+    c = sub.add_parser("cache", help="show the mesh cache (folder, entries, size, limit)")
+    c.add_argument("--clear", action="store_true", help="remove every cached mesh")
+    c.add_argument(
+        "--mesh-cache", metavar="DIR", default=None,
+        help="mesh cache folder (default: ~/.cache/femcm/meshes or $FEMCM_MESH_CACHE)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -233,6 +262,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "show":
             return _show(args.name)
+        if args.command == "cache":
+            return _cache(args)
         if args.command == "study":
             for opt in ("workers", "ranks"):
                 if getattr(args, opt) < 1:
