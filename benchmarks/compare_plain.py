@@ -177,6 +177,7 @@ def plain_times(r: dict) -> dict[str, float]:
 
 def run_case(problem: str, label: str, params: dict, repeat: int, solver: str, tmp: Path) -> dict:
     """Femcm and plain alternately, ``repeat`` times each; best times, answers, overheads."""
+    from femcm.solvers.nonlinear import NEWTON_DEFAULTS
     from femcm.solvers.options import linear_options
 
     dump_f, dump_p = tmp / "c_femcm.npy", tmp / "c_plain.npy"
@@ -195,7 +196,10 @@ def run_case(problem: str, label: str, params: dict, repeat: int, solver: str, t
         msh = tmp / f"plate_{label}.msh"
         launch("msh", [msh, params["mesh_size"], params["mesh_size_inclusion"]])
         settings = params | {"linear_solver": solver}
-        plain_args = [msh, json.dumps(linear_options(solver))]
+        options = NEWTON_DEFAULTS | linear_options(solver)  # as femcm's NonlinearSolver
+        if options["pc_type"] != "lu":
+            options.pop("pc_factor_mat_solver_type")
+        plain_args = [msh, json.dumps(options)]
     fem_runs, plain_runs = [], []
     for _ in range(repeat):
         fem_runs.append(launch("femcm", [problem, json.dumps(settings), dump_f]))
@@ -279,14 +283,12 @@ def main() -> int:
     args = ap.parse_args()
     if args.child:
         return _child(args.child)
-    doc = {
-        "command": " ".join(sys.argv),
-        "machine": {"cpus": os.cpu_count(), "shared_with_other_agents": True},
-        "load_average_start": load_average(),
-        "note": "serial; femcm and plain alternate, best of --repeat each; meshing excluded; "
-        "overhead = femcm / plain - 1; cpu/wall: whole run, solve_*: assembly + solves",
-        "cases": [],
-    }
+    note = (
+        "serial; femcm and plain alternate, best of --repeat each; meshing excluded; "
+        "overhead = femcm / plain - 1; cpu/wall: whole run, solve_*: assembly + solves"
+    )
+    doc = dict(command=" ".join(sys.argv), note=note, load_average_start=load_average())
+    doc |= {"machine": {"cpus": os.cpu_count(), "shared_with_other_agents": True}, "cases": []}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -304,17 +306,16 @@ def main() -> int:
 
 
 def _child(argv: list[str]) -> int:
-    from mpi4py import MPI
+    """One child run; its JSON on the last line of stdout (serial)."""
+    import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
-    kind = argv[0]
-    if kind == "femcm":
-        r = child_femcm(argv[1], json.loads(argv[2]), argv[3])
-    elif kind == "plain":
-        r = child_plain(argv[1], argv[2:-1], argv[-1])
-    else:  # "msh"
-        r = child_msh(argv[1], float(argv[2]), float(argv[3]))
-    if MPI.COMM_WORLD.rank == 0:
-        print(json.dumps(r), flush=True)
+    kind, rest = argv[0], argv[1:]
+    runs = {
+        "femcm": lambda: child_femcm(rest[0], json.loads(rest[1]), rest[2]),
+        "plain": lambda: child_plain(rest[0], rest[1:-1], rest[-1]),
+        "msh": lambda: child_msh(rest[0], float(rest[1]), float(rest[2])),
+    }
+    print(json.dumps(runs[kind]()), flush=True)
     return 0
 
 

@@ -5,25 +5,23 @@ file of the same plate (read with ``dolfinx.io.gmsh.read_from_msh``; meshing is 
 compared): P2 potential, conductivity per phase as a DG0 function, the applied current
 density on the top, Butler–Volmer kinetics against grounded Li on the bottom, zero flux on
 the sides, one ``NonlinearProblem`` (SNES Newton with the exact Jacobian) with the given PETSc
-options (the benchmark passes femcm's ``linear_options``, so the algorithm is the same).
+options (the benchmark passes femcm's Newton defaults and ``linear_options``, so the
+algorithm is the same: ``newtonls``, backtracking line search, rtol 1e-10, atol 1e-12).
 
 Same residual and scaling as femcm's ``PotentialProblem`` (so that the same Newton
 tolerances mean the same thing): φ in units of V₀ = RT/F, conductivities in units of the
 largest one, lengths by L (the bounding box), current densities by i_ref = κ_max V₀ / L,
-every number a ``fem.Constant``; Newton as femcm runs it (``newtonls``, backtracking line
-search, rtol 1e-10, atol 1e-12, stol 0, at most 50 iterations).
+every number a ``fem.Constant``.
 
 Then the reported figures a demo would print: the cell voltage (mean φ on the top), the
 current through the top and into the Li, the mean overpotential on the interface and the
 current density i = −κ∇φ interpolated into DG(k − 1) with its largest magnitude.
 
-``solve(path, comm, petsc_options)`` returns seconds per phase (wall and CPU of this process:
+``solve(msh_file, comm, options)`` returns seconds per phase (wall and CPU of this process:
 ``mesh``, ``setup``, ``solve``, ``post``), DOFs, Newton and linear iterations and the scalars.
 """
 
 from __future__ import annotations
-
-import time
 
 import femcm._backend  # noqa: F401  (DOLFINx provider before dolfinx)
 
@@ -32,6 +30,7 @@ import ufl
 from dolfinx import fem
 from dolfinx.fem.petsc import NonlinearProblem
 from dolfinx.io import gmsh as gmshio
+from plain_dolfinx import _Clock
 
 from mpi4py import MPI
 
@@ -42,38 +41,15 @@ KAPPA = {"llzo_220": 0.1, "llzo_230": 0.03}
 I_APP = 5.0
 I0 = R_GAS * T / (FARADAY * 0.25)
 ALPHA_A = ALPHA_C = 0.5
-NEWTON = {
-    "snes_type": "newtonls",
-    "snes_linesearch_type": "bt",
-    "snes_rtol": 1e-10,
-    "snes_atol": 1e-12,
-    "snes_stol": 0.0,
-    "snes_max_it": 50,
-}
 
 
-class _Clock:
-    """Wall and CPU seconds per phase."""
-
-    def __init__(self) -> None:
-        self.wall: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-        self._t = (time.perf_counter(), time.process_time())
-
-    def lap(self, name: str) -> None:
-        t = (time.perf_counter(), time.process_time())
-        self.wall[name] = t[0] - self._t[0]
-        self.cpu[name] = t[1] - self._t[1]
-        self._t = t
-
-
-def solve(path: str, comm: MPI.Comm, petsc_options: dict, degree: int = 2) -> dict:
-    """Read the mesh, solve, compute the figures; phases in seconds (see the module doc)."""
+def solve(msh_file: str, comm: MPI.Comm, options: dict, degree: int = 2) -> dict:
+    """Read ``msh_file``, solve with the PETSc ``options``, compute the figures (module doc)."""
     clock = _Clock()
-    data = gmshio.read_from_msh(path, comm, 0, gdim=2)
-    msh, ct, ft = data.mesh, data.cell_tags, data.facet_tags
-    tag = {name: g.tag for name, g in data.physical_groups.items()}
+    data = gmshio.read_from_msh(msh_file, comm, 0, gdim=2)
     clock.lap("mesh")
+    tag = {name: g.tag for name, g in data.physical_groups.items()}
+    msh, ct, ft = data.mesh, data.cell_tags, data.facet_tags
 
     x = msh.geometry.x[:, :2]
     L = comm.allreduce(float((x.max(axis=0) - x.min(axis=0)).max()), op=MPI.MAX)
@@ -105,9 +81,7 @@ def solve(path: str, comm: MPI.Comm, petsc_options: dict, degree: int = 2) -> di
     F += c_ds * -i_app * v * ds(tag["top"])
     F += c_ds * -j_bv * v * ds(tag["bottom"])
     J = ufl.derivative(F, u, ufl.TrialFunction(V))
-    problem = NonlinearProblem(
-        F, u, J=J, petsc_options_prefix="plain_pot_", petsc_options=NEWTON | petsc_options
-    )
+    problem = NonlinearProblem(F, u, J=J, petsc_options_prefix="plain_pot_", petsc_options=options)
     clock.lap("setup")
 
     problem.solve()
