@@ -23,6 +23,7 @@ that vanishes while it is read is a miss.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import hashlib
@@ -62,6 +63,25 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
+def _sources(path: Path) -> list[Path]:
+    """``path`` and the modules beside it that it imports, transitively (the builder's code)."""
+    found: list[Path] = []
+    todo = [path.resolve()]
+    while todo:
+        p = todo.pop()
+        if p in found or not p.is_file():
+            continue
+        found.append(p)
+        for node in ast.walk(ast.parse(p.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            todo += [p.with_name(n.rsplit(".", 1)[-1] + ".py") for n in names if n]
+    return sorted(set(found) - {q.resolve() for q in _PLUMBING})
+
+
 def _plain(obj: Any) -> Any:
     """JSON form of NumPy values (1e-6 and np.float64(1e-6) give the same key)."""
     return obj.tolist() if hasattr(obj, "tolist") else repr(obj)
@@ -75,7 +95,7 @@ def _key(builder: Callable, bound: inspect.BoundArguments, files: Sequence[str])
     text = json.dumps(
         {
             "builder": f"{builder.__module__}.{builder.__qualname__}",
-            "source": _sha(Path(inspect.getsourcefile(builder) or "")),
+            "source": [_sha(p) for p in _sources(Path(inspect.getsourcefile(builder) or ""))],
             "plumbing": [_sha(p) for p in _PLUMBING],
             "geometry": geometry,
             "files": {k: _sha(Path(bound.arguments[k])) for k in files},

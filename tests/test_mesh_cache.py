@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,6 +142,20 @@ def test_changed_surface_file_misses(cache, shared_tmp):
     second = mesh()
     assert [first[0], second[0], mesh()[0]] == ["miss", "miss", "hit"]
     assert COMM.allreduce(not np.array_equal(first[1]["x"], second[1]["x"]), op=MPI.LOR)
+
+
+def test_key_covers_imported_mesh_modules(tmp_path):
+    """A builder's key hashes the sibling modules it imports: editing one is never stale."""
+    names = [p.name for p in _cache._sources(Path(block.__file__))]
+    assert names == ["spallation_block.py", "spallation_crack.py", "surface_files.py"]
+    (tmp_path / "a.py").write_text("import numpy\nfrom femcm.meshes.b import f\n")
+    (tmp_path / "b.py").write_text("from femcm.meshes import c\nf = 1\n")
+    (tmp_path / "c.py").write_text("g = 2\n")
+    found = _cache._sources(tmp_path / "a.py")
+    assert [p.name for p in found] == ["a.py", "b.py", "c.py"]
+    before = [_cache._sha(p) for p in found]
+    (tmp_path / "c.py").write_text("g = 3\n")
+    assert [_cache._sha(p) for p in found] != before
 
 
 def test_damaged_entry_is_rebuilt(cache):
