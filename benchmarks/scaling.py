@@ -53,37 +53,49 @@ HERE = Path(__file__).resolve().parent
 ENV = clean_env(OMP_NUM_THREADS="1")
 
 
+ITERATIVE = {"linear_solver": "iterative"}
+FIXED_STEPS_CH = {
+    "t_end": 0.001,
+    "dt_initial": 0.0001,
+    "dt_max": 0.0001,
+    "rtol": 0.0,
+    "atol": 0.0,
+    "dt_grow": 1.0,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """How to size one problem: ``level(k)`` gives the settings of level k (DOFs ~ 4^k)."""
 
     level: Callable[[int], dict]
-    full: tuple[int, int, int]
-    quick: tuple[int, int, int]
-    fixed: dict = dataclasses.field(default_factory=dict)
+    full: tuple[int, int, int] = (1, 2, 3)
+    fixed: dict = dataclasses.field(default_factory=lambda: dict(ITERATIVE))
     note: str = ""
+    quick: tuple[int, int, int] = (0, 1, 2)
 
 
 def _plate(h0: float, hi0: float) -> Callable[[int], dict]:
     return lambda k: {"mesh_size": h0 / 2**k, "mesh_size_inclusion": hi0 / 2**k}
 
 
+def _sizes(**base: float) -> Callable[[int], dict]:
+    """Every size divided by 2 per level."""
+    return lambda k: {name: h / 2**k for name, h in base.items()}
+
+
 PROBLEMS: dict[str, Problem] = {
     "inclusion_mechanics": Problem(
-        _plate(40e-6, 8e-6), (2, 3, 4), (0, 1, 2), {"linear_solver": "iterative"}
+        _plate(40e-6, 8e-6),
+        full=(3, 4, 5),
+        note="levels 3-5 (318 k, 1.25 M, 4.97 M DOFs): working sets larger than the 32 MiB L3 "
+        "cache; level 2 (81 k DOFs) is faster per DOF as much of it stays in the cache",
     ),
-    "inclusion_potential": Problem(
-        _plate(28e-6, 5.6e-6), (2, 3, 4), (0, 1, 2), {"linear_solver": "iterative"}
-    ),
-    "thick_cylinder": Problem(
-        lambda k: {"mesh_size": 400e-6 / 2**k}, (4, 5, 6), (2, 3, 4), {"linear_solver": "iterative"}
-    ),
+    "inclusion_potential": Problem(_plate(28e-6, 5.6e-6), full=(2, 3, 4)),
+    "thick_cylinder": Problem(_sizes(mesh_size=400e-6), full=(4, 5, 6), quick=(2, 3, 4)),
     "pore_pressure": Problem(
         lambda k: {"mesh_size": 8e-6 / 4**k, "mesh_size_wall": 0.2e-6 / 4**k},
-        (1, 2, 3),
-        (0, 1, 2),
-        {"linear_solver": "iterative"},
-        "sizes divided by 4 per level (the mesh is graded to the pore wall: DOFs ~ 1/h)",
+        note="sizes divided by 4 per level (the mesh is graded to the pore wall: DOFs ~ 1/h)",
     ),
     "ct_slice": Problem(
         lambda k: {
@@ -91,36 +103,22 @@ PROBLEMS: dict[str, Problem] = {
             "synthetic_height": 40 * 2**k,
             "synthetic_electrode_rows": 3 * 2**k,
         },
-        (1, 2, 3),
-        (0, 1, 2),
-        {"physics": "mechanics", "linear_solver": "iterative"},
-        "synthetic image scaled with the pixel count (same layout, finer pixels)",
+        fixed={"physics": "mechanics", **ITERATIVE},
+        note="synthetic image scaled with the pixel count (same layout, finer pixels)",
     ),
     "spallation_current": Problem(
         lambda k: {
             "mesh_size": 2e-6 * 4 ** ((2 - k) / 1.5),
             "mesh_size_tip": 0.25e-6 * 4 ** ((2 - k) / 1.5),
         },
-        (1, 2, 3),
-        (0, 1, 2),
-        {"linear_solver": "iterative"},
-        "3D graded to the Li surface (DOFs ~ h^-1.5): sizes divided by 4^(1/1.5) per level; "
-        "level 2 is the default mesh",
+        note="3D graded to the Li surface (DOFs ~ h^-1.5): sizes divided by 4^(1/1.5) per "
+        "level; level 2 is the default mesh",
     ),
     "cahn_hilliard": Problem(
-        lambda k: {"mesh_size": 50e-9 / 2**k},
-        (1, 2, 3),
-        (0, 1, 2),
-        {
-            "t_end": 0.001,
-            "dt_initial": 0.0001,
-            "dt_max": 0.0001,
-            "rtol": 0.0,
-            "atol": 0.0,
-            "dt_grow": 1.0,
-        },
-        "shortened: 10 fixed steps of 1e-4 s (t_end 1e-3 s) instead of the error-controlled run "
-        "to 100 s; MUMPS (the default)",
+        _sizes(mesh_size=50e-9),
+        fixed=FIXED_STEPS_CH,
+        note="shortened: 10 fixed steps of 1e-4 s (t_end 1e-3 s) instead of the error-controlled "
+        "run to 100 s; MUMPS (the default)",
     ),
     "edge_dislocation": Problem(
         lambda k: {
@@ -128,10 +126,8 @@ PROBLEMS: dict[str, Problem] = {
             "mesh_size_cut": 1.2e-9 / 2**k,
             "mesh_size_core": min(2e-10, 0.8e-9 / 2**k),
         },
-        (1, 2, 3),
-        (0, 1, 2),
-        {"t_end": 3e-8, "dt_fixed": 1e-8},
-        "shortened: 3 fixed BDF2 steps of 1e-8 s instead of the adaptive run to 0.1 s; "
+        fixed={"t_end": 3e-8, "dt_fixed": 1e-8},
+        note="shortened: 3 fixed BDF2 steps of 1e-8 s instead of the adaptive run to 0.1 s; "
         "MUMPS (the default); core size capped at a/4 (so the coarse levels are < 4x apart)",
     ),
 }
@@ -222,8 +218,20 @@ def launch(kind: str, args: list, ranks: int) -> dict:
     return json.loads(line) | {"ranks": ranks, "load": load}
 
 
-def run_case(problem: str, settings: dict, ranks: int) -> dict:
-    """One case; its times without meshing (``cpu_s``, ``wall_s``)."""
+def run_case(problem: str, settings: dict, ranks: int, best_of: int = 1) -> dict:
+    """One case (the fastest of ``best_of`` runs by CPU); its times without meshing."""
+    tries = [_run_once(problem, settings, ranks) for _ in range(best_of)]
+    good = [r for r in tries if "error" not in r]
+    if not good:
+        return tries[0]
+    r = min(good, key=lambda r: r["cpu_s"])
+    if best_of > 1:
+        r["cpu_s_all"] = [t["cpu_s"] for t in good]
+        r["wall_s_all"] = [t["wall_s"] for t in good]
+    return r
+
+
+def _run_once(problem: str, settings: dict, ranks: int) -> dict:
     r = launch("femcm", [problem, json.dumps(settings)], ranks)
     if "error" not in r:
         t = r["timings"]
@@ -411,6 +419,10 @@ def main() -> int:
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=2, help="runs each for the comparison")
     ap.add_argument("--no-compare", action="store_true", help="skip femcm vs plain DOLFINx")
+    ap.add_argument("--best-of", type=int, default=1, help="runs per case, the fastest kept")
+    ap.add_argument(
+        "--merge", action="store_true", help="keep the other problems' runs of an existing JSON"
+    )
     ap.add_argument("--json", type=Path, default=None, help="default results/scaling.json")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -428,13 +440,22 @@ def main() -> int:
         "notes": {p: PROBLEMS[p].note for p in PROBLEMS if PROBLEMS[p].note},
         "runs": [],
     }
+    chosen = args.problems.split(",")
+    if args.merge and path.exists():
+        old = json.loads(path.read_text())
+        doc["runs"] = [r for r in old.get("runs", []) if r["problem"] not in chosen]
+        if "inclusion_mechanics" not in chosen or args.no_compare:
+            for key in ("femcm_vs_plain_dolfinx",):
+                if key in old:
+                    doc[key] = old[key]
     t_start = time.perf_counter()
-    for problem in args.problems.split(","):
+    for problem in chosen:
         spec = PROBLEMS[problem]
         for k in spec.quick if args.quick else spec.full:
             settings = spec.level(k) | spec.fixed
             for ranks in args.ranks:
-                r = run_case(problem, settings, ranks) | {"problem": problem, "level": k}
+                r = run_case(problem, settings, ranks, args.best_of)
+                r |= {"problem": problem, "level": k}
                 doc["runs"].append(r)
                 _print(r)
                 doc["summary"] = summarise(doc["runs"])
