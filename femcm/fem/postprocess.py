@@ -37,9 +37,9 @@ def stress_invariants(sigma: ufl.core.expr.Expr, msh: mesh.Mesh, degree: int) ->
     }
 
 
-def integrate(form: ufl.Form, comm: MPI.Comm | None = None) -> float:
-    """Assemble a scalar form and sum over ranks."""
-    compiled = fem.form(form)
+def integrate(form: ufl.Form | fem.Form, comm: MPI.Comm | None = None) -> float:
+    """Assemble a scalar form (UFL, or already compiled) and sum over ranks."""
+    compiled = form if isinstance(form, fem.Form) else fem.form(form)
     comm = comm or compiled.mesh.comm
     return comm.allreduce(fem.assemble_scalar(compiled), op=MPI.SUM)
 

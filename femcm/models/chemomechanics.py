@@ -88,6 +88,7 @@ class ChemoMechanics:
         self.a = [fem.Constant(msh, v) for v in (1.0, -1.0, 0.0)]  # BDF coefficients
         self.scheme = BACKWARD_EULER
         self._collapsed = subspaces(self.W)  # (collapsed space, dofs in W) of c, μ(, u)
+        self._energy_forms: dict[str, fem.Form | None] | None = None  # built on first use
         self._owned_c = self._owned(0)
         # Vertex quadrature (mass lumping) for ∂c/∂t and the pointwise part of the μ equation:
         # the logarithm then keeps every nodal c in (0, 1) (Copetti & Elliott 1992). A fixed
@@ -228,7 +229,9 @@ class ChemoMechanics:
 
     def energies(self) -> dict[str, float]:
         """Free energy parts (J, or J/m per unit thickness in 2D) and ∫c dx (m^d)."""
-        return derived.energies(self)
+        if self._energy_forms is None:
+            self._energy_forms = derived.energy_forms(self)
+        return derived.energies(self._energy_forms, self.comm)
 
     @property
     def dofs(self) -> int:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import ufl
 from dolfinx import fem
 
+from mpi4py import MPI
+
 from femcm.fem.postprocess import field, integrate
 from femcm.physics import chemomechanics as terms
 from femcm.physics.elasticity import hydrostatic, von_mises
@@ -18,7 +20,7 @@ from femcm.physics.elasticity import hydrostatic, von_mises
 if TYPE_CHECKING:
     from femcm.models.chemomechanics import ChemoMechanics
 
-__all__ = ["energies", "fields"]
+__all__ = ["energies", "energy_forms", "fields"]
 
 
 def fields(model: ChemoMechanics) -> dict[str, fem.Function]:
@@ -37,13 +39,23 @@ def fields(model: ChemoMechanics) -> dict[str, fem.Function]:
     return out
 
 
-def energies(model: ChemoMechanics) -> dict[str, float]:
-    """Free energy parts (J, or J/m per unit thickness in 2D) and ∫c dx (m^d)."""
+def energy_forms(model: ChemoMechanics) -> dict[str, fem.Form | None]:
+    """The free-energy parts and ∫c dx of ``model.w`` as compiled forms (None: no such part).
+
+    Compiled once per model (:meth:`ChemoMechanics.energies` keeps them): they read ``model.w``
+    and the model's constants when assembled, so each step only assembles.
+    """
     c, _, u = model.split(model.w)
     dens = terms.energy_densities(model.chem, model.mech, model.scales, c, u)
     dx = {"chemical": model.dx_lumped}
-    e = {k: integrate(v * dx.get(k, ufl.dx(domain=model.msh)), model.comm) if v is not None
-         else 0.0 for k, v in dens.items()}  # fmt: skip
+    forms = {k: None if v is None else fem.form(v * dx.get(k, ufl.dx(domain=model.msh)))
+             for k, v in dens.items()}  # fmt: skip
+    forms["c_integral"] = fem.form(c * model.dx_lumped)
+    return forms
+
+
+def energies(forms: dict[str, fem.Form | None], comm: MPI.Comm) -> dict[str, float]:
+    """Free energy parts (J, or J/m per unit thickness in 2D) and ∫c dx (m^d) from ``forms``."""
+    e = {k: 0.0 if f is None else integrate(f, comm) for k, f in forms.items()}
     e["total"] = e["chemical"] + e["gradient"] + e["elastic"]
-    e["c_integral"] = integrate(c * model.dx_lumped, model.comm)
     return e

@@ -1,10 +1,11 @@
 r"""Time-step rules of the driver (:func:`femcm.solvers.timestepping.march`): Δt after each step.
 
 **Error control** (default: ``rtol`` or ``atol`` > 0 and a
-:class:`~femcm.solvers.evolution.MultistepEvolution`): variable-step BDF2 started by one
-backward-Euler step (:mod:`femcm.solvers.bdf`); the local error of the monitored unknown (c; μ
-and u are algebraic in time and excluded) is estimated by Milne's device from an extrapolation
-predictor of the same order, as the ratio ``r`` of its RMS to ``atol + rtol·RMS(c − mean c)``
+:class:`~femcm.solvers.evolution.MultistepEvolution`): variable-step BDF2 started by two
+backward-Euler steps (:mod:`femcm.solvers.bdf`: the estimate of a BDF2 step needs three past
+states); the local error of the monitored unknown (c; μ and u are algebraic in time and
+excluded) is estimated by Milne's device from an extrapolation predictor of the same order, as
+the ratio ``r`` of its RMS to ``atol + rtol·RMS(c − mean c)``
 (relative to the pattern's amplitude). r > 1 rejects the step; the next Δt follows the PI
 controller :math:`\Delta t\, 0.9\, r_n^{-0.7/3} r_{n-1}^{0.4/3}` (elementary on the first
 estimate, no growth right after a rejection), within [0.2, ``max_ratio``] × Δt;
