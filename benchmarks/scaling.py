@@ -421,7 +421,7 @@ def main() -> int:
     ap.add_argument("--no-compare", action="store_true", help="skip femcm vs plain DOLFINx")
     ap.add_argument("--best-of", type=int, default=1, help="runs per case, the fastest kept")
     ap.add_argument(
-        "--merge", action="store_true", help="keep the other problems' runs of an existing JSON"
+        "--merge", action="store_true", help="keep the runs of an existing JSON not run again"
     )
     ap.add_argument("--json", type=Path, default=None, help="default results/scaling.json")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -443,11 +443,15 @@ def main() -> int:
     chosen = args.problems.split(",")
     if args.merge and path.exists():
         old = json.loads(path.read_text())
-        doc["runs"] = [r for r in old.get("runs", []) if r["problem"] not in chosen]
-        if "inclusion_mechanics" not in chosen or args.no_compare:
-            for key in ("femcm_vs_plain_dolfinx",):
-                if key in old:
-                    doc[key] = old[key]
+        doc["runs"] = [
+            r
+            for r in old.get("runs", [])
+            if r["problem"] not in chosen or r["ranks"] not in args.ranks
+        ]
+        if (
+            "inclusion_mechanics" not in chosen or args.no_compare
+        ) and "femcm_vs_plain_dolfinx" in old:
+            doc["femcm_vs_plain_dolfinx"] = old["femcm_vs_plain_dolfinx"]
     t_start = time.perf_counter()
     for problem in chosen:
         spec = PROBLEMS[problem]
