@@ -26,6 +26,7 @@ Run ``python -m femcm.meshes.pixel_mesh IMAGE OUT.xdmf`` to mesh a femcm-labelle
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Sequence
 
@@ -105,6 +106,44 @@ class PixelMesh:
     def cell_values(self, image: np.ndarray) -> np.ndarray:
         """Values of a per-pixel image (same on every rank) at every local cell."""
         return np.asarray(image).ravel()[self.pixel]
+
+    # -- cell-wise reductions: one value per pixel, identical on any number of ranks --------
+
+    def owned_tags(self) -> np.ndarray:
+        """Cell tag of every owned cell."""
+        n = self.mesh.topology.index_map(self.mesh.topology.dim).size_local
+        tags = np.zeros(n, dtype=np.int32)
+        owned = self.cell_tags.indices < n
+        tags[self.cell_tags.indices[owned]] = self.cell_tags.values[owned]
+        return tags
+
+    def cell_max(self, values: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+        """Global max of owned-cell ``values`` over ``mask`` and the pixel centre (m) of it.
+
+        Ties go to the lowest pixel index, so the location is the same on any number of ranks.
+        """
+        n = len(values)
+        sel = np.flatnonzero(mask[:n])
+        if len(sel):
+            k = sel[np.lexsort((self.pixel[sel], -values[sel]))[0]]
+            best = (float(values[k]), -int(self.pixel[k]))
+        else:
+            best = (-math.inf, 0)
+        top = max(self.mesh.comm.allgather(best))
+        if not math.isfinite(top[0]):
+            return math.nan, np.full(2, math.nan)
+        i, j = divmod(-top[1], self.shape[1])
+        h = self.pixel_size
+        return top[0], np.array([(j + 0.5) * h, (self.shape[0] - i - 0.5) * h])
+
+    def first_bottom_x(self) -> float:
+        """Abscissa (m) of the lower-left corner of the first solid pixel of the bottom row."""
+        rows, cols = self.shape
+        n = self.mesh.topology.index_map(self.mesh.topology.dim).size_local
+        i, j = np.divmod(self.pixel[:n], cols)
+        local = j[i == rows - 1]
+        first = self.mesh.comm.allreduce(int(local.min()) if len(local) else cols, op=MPI.MIN)
+        return first * self.pixel_size
 
 
 def pixel_mesh(

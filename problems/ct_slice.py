@@ -137,7 +137,7 @@ from femcm.base.errors import InputError
 from femcm.base.log import logger
 from femcm.fem.bcs import fix_component, pin_point
 from femcm.fem.phases import indicator, piecewise_constant
-from femcm.fem.postprocess import field, integrate
+from femcm.fem.postprocess import cell_values, field, integrate, low_order
 from femcm.meshes import images
 from femcm.meshes.cracked_pellet import cracked_pellet
 from femcm.meshes.pixel_mesh import FACET_TAGS, PixelMesh, pixel_mesh, spanning_solid
@@ -312,7 +312,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         dofs += n
         plots += ["phi", "field_strength", "current_density"]
     stats.time_steps = 1
-    output.write_fields(pm.mesh, [_low_order(f) for f in fields.values()])
+    output.write_fields(pm.mesh, [low_order(f) for f in fields.values()])
     return Solution(fields, scalars, stats, dofs, plots=tuple(plots))
 
 
@@ -342,7 +342,7 @@ def solve_mechanics(
         nu = p.nu_electrolyte
         vm_far = p.pressure * math.sqrt(1 - nu + nu * nu)
     else:
-        x_pin = _first_bottom_vertex(pm)
+        x_pin = pm.first_bottom_x()
         sides = [
             side
             for side in ("left", "right")
@@ -381,13 +381,13 @@ def solve_mechanics(
         name=f"{NAME}_elastic",
     )
     fields = {"u": sol.u, **stress_fields(sol)}
-    tags = _owned_cell_tags(pm)
-    vm = _cell_values(fields["von_mises"])
-    sh = _cell_values(fields["sigma_h"])
+    tags = pm.owned_tags()
+    vm = cell_values(fields["von_mises"])
+    sh = cell_values(fields["sigma_h"])
     is_e = tags == ELECTROLYTE
-    vm_max, x_max = _cell_max(pm, vm, np.ones_like(is_e))
-    vm_e, x_e = _cell_max(pm, vm, is_e)
-    sh_min_e, _ = _cell_max(pm, -sh, is_e)
+    vm_max, x_max = pm.cell_max(vm, np.ones_like(is_e))
+    vm_e, x_e = pm.cell_max(vm, is_e)
+    sh_min_e, _ = pm.cell_max(-sh, is_e)
     scalars = {
         "von_mises_max": vm_max,
         "von_mises_max_x": x_max[0],
@@ -448,12 +448,12 @@ def solve_potential(
     e_nominal = p.voltage / H
     e_mag = field(ufl.sqrt(ufl.inner(grad, grad)), msh, "DG", 0, "field_strength")
     i_vec = field(prob.current_density, msh, "DG", 0, "current_density")
-    tags = _owned_cell_tags(pm)
-    e_cells = _cell_values(e_mag)
+    tags = pm.owned_tags()
+    e_cells = cell_values(e_mag)
     is_e = tags == ELECTROLYTE
     n_owned = len(tags)
-    e_void, x_void = _cell_max(pm, e_cells, is_e & pm.cell_values(near_void)[:n_owned])
-    e_all, x_all = _cell_max(pm, e_cells, is_e)
+    e_void, x_void = pm.cell_max(e_cells, is_e & pm.cell_values(near_void)[:n_owned])
+    e_all, x_all = pm.cell_max(e_cells, is_e)
     scalars = {
         "current": current,
         "charge_balance_error": max(abs(current_cathode - current), abs(current_anode - current))
@@ -477,66 +477,6 @@ def solve_potential(
         scalars["field_enhancement_void"],
     )
     return {"phi": prob.phi, "current_density": i_vec, "field_strength": e_mag}, scalars, dofs
-
-
-# -- cell-wise reductions (one value per pixel, identical on any number of ranks) -----------
-
-
-def _owned_cell_tags(pm: PixelMesh) -> np.ndarray:
-    n = pm.mesh.topology.index_map(pm.mesh.topology.dim).size_local
-    tags = np.zeros(n, dtype=np.int32)
-    owned = pm.cell_tags.indices < n
-    tags[pm.cell_tags.indices[owned]] = pm.cell_tags.values[owned]
-    return tags
-
-
-def _cell_values(f: fem.Function) -> np.ndarray:
-    """Owned-cell values of a scalar DG field at the cell midpoints."""
-    msh = f.function_space.mesh
-    if f.function_space.ufl_element().embedded_superdegree != 0:
-        f = field(f, msh, "DG", 0, f.name)
-    n = msh.topology.index_map(msh.topology.dim).size_local
-    return f.x.array[f.function_space.dofmap.list[:n, 0]]
-
-
-def _cell_max(pm: PixelMesh, values: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
-    """Global max of ``values`` over masked owned cells and the pixel centre where it occurs.
-
-    Ties go to the lowest pixel index, so the location is the same on any number of ranks.
-    """
-    comm = pm.mesh.comm
-    n = len(values)
-    sel = np.flatnonzero(mask[:n])
-    if len(sel):
-        k = sel[np.lexsort((pm.pixel[sel], -values[sel]))[0]]
-        best = (float(values[k]), -int(pm.pixel[k]))
-    else:
-        best = (-math.inf, 0)
-    top = max(comm.allgather(best))
-    if not math.isfinite(top[0]):
-        return math.nan, np.full(2, math.nan)
-    i, j = divmod(-top[1], pm.shape[1])
-    h = pm.pixel_size
-    return top[0], np.array([(j + 0.5) * h, (pm.shape[0] - i - 0.5) * h])
-
-
-def _first_bottom_vertex(pm: PixelMesh) -> float:
-    """Abscissa (m) of the lower-left corner of the first solid pixel of the bottom row."""
-    rows, cols = pm.shape
-    n = len(_owned_cell_tags(pm))
-    i, j = np.divmod(pm.pixel[:n], cols)
-    local = j[i == rows - 1]
-    first = pm.mesh.comm.allreduce(int(local.min()) if len(local) else cols, op=MPI.MIN)
-    return first * pm.pixel_size
-
-
-def _low_order(f: fem.Function) -> fem.Function:
-    """P1 (continuous) or DG0 (discontinuous) copy for the XDMF file."""
-    el = f.function_space.ufl_element()
-    msh = f.function_space.mesh
-    if el.discontinuous:
-        return f if el.embedded_superdegree == 0 else field(f, msh, "DG", 0, f.name)
-    return f if el.embedded_superdegree == 1 else field(f, msh, "Lagrange", 1, f.name)
 
 
 run, parse_args, main = entry_points(__name__)

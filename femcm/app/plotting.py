@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from dolfinx import fem, plot
 
+from femcm.fem.postprocess import low_order
+
 __all__ = ["FIELD_UNITS", "FLOW_FIELDS", "save_png"]
 
 FIELD_UNITS: dict[str, tuple[str, float]] = {
@@ -32,16 +34,8 @@ def _gather_grid(f: fem.Function):
     """Owned cells of a P1/DG0 field as (topology, cell types, points, point or cell values)."""
     V = f.function_space
     msh = V.mesh
-    degree = V.ufl_element().embedded_superdegree
-    discontinuous = V.ufl_element().discontinuous
-    if degree > 1 or (degree == 1 and discontinuous):
-        # Continuous fields as vertex data, discontinuous ones (stresses) as cell averages so
-        # that jumps across phase boundaries stay sharp.
-        target = ("DG", 0, f.ufl_shape) if discontinuous else ("Lagrange", 1, f.ufl_shape)
-        W = fem.functionspace(msh, target)
-        g = fem.Function(W, name=f.name)
-        g.interpolate(f)
-        f, V = g, W
+    f = low_order(f)  # vertex data, or cell averages for discontinuous fields
+    V = f.function_space
     tdim = msh.topology.dim
     owned = np.arange(msh.topology.index_map(tdim).size_local, dtype=np.int32)
     cell_data = V.ufl_element().embedded_superdegree == 0

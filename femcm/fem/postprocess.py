@@ -12,7 +12,16 @@ from mpi4py import MPI
 
 from femcm.physics.elasticity import hydrostatic, von_mises
 
-__all__ = ["disk_mean", "extremes", "field", "integrate", "owned_values", "stress_invariants"]
+__all__ = [
+    "cell_values",
+    "disk_mean",
+    "extremes",
+    "field",
+    "integrate",
+    "low_order",
+    "owned_values",
+    "stress_invariants",
+]
 
 
 def field(
@@ -27,6 +36,28 @@ def field(
     f = fem.Function(V, name=name)
     f.interpolate(fem.Expression(expr, V.element.interpolation_points))
     return f
+
+
+def low_order(f: fem.Function) -> fem.Function:
+    """``f`` itself if P1 or DG0, else its P1 (continuous) or DG0 (discontinuous) copy.
+
+    What XDMF files and pictures show: discontinuous fields (stresses) as cell averages, so
+    jumps across phase boundaries stay sharp.
+    """
+    el = f.function_space.ufl_element()
+    msh = f.function_space.mesh
+    if el.discontinuous:
+        return f if el.embedded_superdegree == 0 else field(f, msh, "DG", 0, f.name)
+    return f if el.embedded_superdegree == 1 else field(f, msh, "Lagrange", 1, f.name)
+
+
+def cell_values(f: fem.Function) -> np.ndarray:
+    """Owned-cell values of a scalar DG field at the cell midpoints (DG0 copy if needed)."""
+    msh = f.function_space.mesh
+    if f.function_space.ufl_element().embedded_superdegree != 0:
+        f = field(f, msh, "DG", 0, f.name)
+    n = msh.topology.index_map(msh.topology.dim).size_local
+    return f.x.array[f.function_space.dofmap.list[:n, 0]]
 
 
 def stress_invariants(sigma: ufl.core.expr.Expr, msh: mesh.Mesh, degree: int) -> dict:
