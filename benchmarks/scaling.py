@@ -88,8 +88,9 @@ PROBLEMS: dict[str, Problem] = {
     "inclusion_mechanics": Problem(
         _plate(40e-6, 8e-6),
         full=(3, 4, 5),
-        note="levels 3-5 (318 k, 1.25 M, 4.97 M DOFs): working sets larger than the 32 MiB L3 "
-        "cache; level 2 (81 k DOFs) is faster per DOF as much of it stays in the cache",
+        note="levels 3-5 (318 k, 1.25 M, 4.97 M DOFs): matrices (estimated 88 MB and up) larger "
+        "than the 32 MiB L3 cache; level 2 (81 k DOFs, ~23 MB) is faster per DOF as much of it "
+        "stays in the cache",
     ),
     "inclusion_potential": Problem(_plate(28e-6, 5.6e-6), full=(2, 3, 4)),
     "thick_cylinder": Problem(_sizes(mesh_size=400e-6), full=(4, 5, 6), quick=(2, 3, 4)),
