@@ -97,3 +97,18 @@ def test_rerun_leaves_nothing_of_the_previous_run(tmp_path, capfd):
     assert not [n for n in names if n.endswith(".png")], names
     assert "notes.txt" in names and "result.json" in names
     assert not [n for n in names if n.startswith(".partial")], names
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    """write_atomic replaces a file whole; a failed write leaves the old one and no temp file."""
+    from femcm.base.atomic import write_atomic
+
+    target = tmp_path / "result.json"
+    write_atomic(target, "old\n")
+    with pytest.raises(TypeError):
+        write_atomic(target, 12345)  # not bytes or text: fails after the temp file is open
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    write_atomic(target, b"new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]

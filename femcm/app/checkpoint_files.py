@@ -9,9 +9,9 @@ piece with its own small JSON reference. See :mod:`femcm.app.checkpoint`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import numpy as np
 
 from mpi4py import MPI
 
+from femcm.base.atomic import write_atomic
 from femcm.base.errors import InputError
 
 __all__ = ["FORMAT", "HEADER", "locate", "on_rank0", "read", "read_parameters", "write_npz"]
@@ -86,16 +87,10 @@ def read(folder: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def write_npz(folder: Path, stem: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """``folder/stem.npz`` atomically; returns its reference (file, bytes, sha256)."""
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.chmod(tmp, 0o644)
-        data = Path(tmp).read_bytes()
-        os.replace(tmp, folder / f"{stem}.npz")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    data = buf.getvalue()
+    write_atomic(folder / f"{stem}.npz", data)
     return {"file": f"{stem}.npz", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 

@@ -34,6 +34,7 @@ from dolfinx import fem, io, mesh
 
 from mpi4py import MPI
 
+from femcm.base.atomic import write_atomic
 from femcm.base.errors import InputError
 
 __all__ = ["FieldWriter", "Output", "clean_stale_stages", "inline_xdmf_mesh", "write_json_atomic"]
@@ -110,16 +111,7 @@ def _finite(obj: Any) -> Any:
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write strict JSON (non-finite numbers as null) to ``path`` atomically (one rank)."""
-    fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_finite(data), fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
 
 
 class FieldWriter:

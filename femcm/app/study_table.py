@@ -12,12 +12,12 @@ import csv
 import dataclasses
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from femcm.app.output import write_json_atomic
 from femcm.app.study_cases import Case
+from femcm.base.atomic import write_atomic
 
 __all__ = [
     "EXIT_CASES_FAILED",
@@ -190,9 +190,7 @@ def write_table(result: StudyResult) -> None:
                 o.mesh_cache,
             ]
         )
-    tmp = result.csv.with_name(f".study-{os.getpid()}.csv")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, result.csv)
+    write_atomic(result.csv, buf.getvalue())
 
 
 def plot_study(result: StudyResult) -> list[Path]:
