@@ -86,7 +86,7 @@ from femcm.fem.dislocation_field import (
     peach_koehler_forces,
     spreading_field,
 )
-from femcm.fem.postprocess import extremes, field, integrate
+from femcm.fem.postprocess import extremes, field, integrate, low_order
 from femcm.fem.probe import probe
 from femcm.fem.stiffness import Stiffness
 from femcm.meshes.dislocation_square import dislocation_square
@@ -431,7 +431,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
             if name in ("c", "mu", "W", "sigma_h_nodal")
             or (name in ("sigma_h", "von_mises", "sigma") and k == 0)
         ]
-        + [field(fields["u"], msh, "Lagrange", 1, "u")],
+        + [low_order(fields["u"])],
     )
     plots = ("c", "sigma_h_nodal") if p.chemistry else ("sigma_h_nodal", "W")
     return Solution(fields, scalars, stats, dofs, plots=plots)

@@ -68,7 +68,7 @@ from femcm.base.errors import InputError
 from femcm.fem.bcs import fix_component
 from femcm.fem.dislocation_field import eigenstrain_sources, nodal_projection, spreading_field
 from femcm.fem.phases import piecewise_constant
-from femcm.fem.postprocess import extremes, field
+from femcm.fem.postprocess import extremes, low_order
 from femcm.fem.probe import probe
 from femcm.fem.stiffness import Stiffness
 from femcm.meshes.heterointerface import heterointerface, misfit_positions
@@ -324,14 +324,9 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [f for k, f in fields.items() if k in ("c", "mu", "sigma_h_nodal", "phase", "W")]
-        + [ufl_p1(fields["u"])],
+        + [low_order(fields["u"])],
     )
     return Solution(fields, scalars, stats, model.dofs, plots=("c", "sigma_h_nodal"))
-
-
-def ufl_p1(u: fem.Function) -> fem.Function:
-    """The displacement interpolated to P1 (for XDMF)."""
-    return field(u, u.function_space.mesh, "Lagrange", 1, "u")
 
 
 run, parse_args, main = entry_points(__name__)

@@ -59,7 +59,7 @@ from femcm.app.script import entry_points
 from femcm.base.errors import InputError
 from femcm.fem.bcs import fix_component, pin_point
 from femcm.fem.phases import indicator, piecewise_constant
-from femcm.fem.postprocess import disk_mean, extremes, field
+from femcm.fem.postprocess import disk_mean, extremes, field, low_order
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.models.elastic import solve_elastic, stress_fields
 from femcm.solvers.stats import SolverStats
@@ -194,8 +194,8 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [
-            _p1(sol.u),
-            *(_dg0(fields[f], msh) for f in ("sigma_h", "von_mises", "sigma")),
+            low_order(sol.u),
+            *(low_order(fields[f]) for f in ("sigma_h", "von_mises", "sigma")),
             fields["phase"],
         ],
     )
@@ -211,14 +211,6 @@ def _llzo_mask(f: fem.Function, msh, ct, tag) -> np.ndarray:
     cell_is = indicator(msh, ct, llzo_tags)
     g = field(cell_is, msh, "DG", V.ufl_element().embedded_superdegree, "llzo")
     return g.x.array[:n] > 0.5
-
-
-def _p1(u: fem.Function) -> fem.Function:
-    return field(u, u.function_space.mesh, "Lagrange", 1, u.name)
-
-
-def _dg0(f: fem.Function, msh) -> fem.Function:
-    return field(f, msh, "DG", 0, f.name)
 
 
 run, parse_args, main = entry_points(__name__)

@@ -69,7 +69,7 @@ from femcm.base.constants import FARADAY, R_GAS, T_DEFAULT
 from femcm.base.errors import check_range
 from femcm.base.log import logger
 from femcm.fem.phases import indicator, piecewise_constant
-from femcm.fem.postprocess import disk_mean, extremes, field, integrate
+from femcm.fem.postprocess import disk_mean, extremes, field, integrate, low_order
 from femcm.meshes import plate_with_inclusions as plate
 from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.physics.kinetics import ButlerVolmer
@@ -235,7 +235,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [
-            field(prob.phi, msh, "Lagrange", 1, "phi"),
+            low_order(prob.phi),
             field(i_vec, msh, "DG", 0, "current_density"),
             fields["phase"],
         ],

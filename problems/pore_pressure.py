@@ -69,7 +69,7 @@ from femcm.base.constants import FARADAY
 from femcm.base.errors import InputError
 from femcm.fem.bcs import fix_component
 from femcm.fem.phases import indicator, piecewise_constant
-from femcm.fem.postprocess import extremes, field, integrate
+from femcm.fem.postprocess import extremes, field, integrate, low_order
 from femcm.fem.stiffness import Stiffness
 from femcm.meshes import pore
 from femcm.physics.axisymmetric import (
@@ -229,8 +229,8 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [
-            field(uh, msh, "Lagrange", 1, "u"),
-            *(field(fields[f], msh, "DG", 0, f) for f in ("sigma_h", "von_mises", "max_principal")),
+            low_order(uh),
+            *(low_order(fields[f]) for f in ("sigma_h", "von_mises", "max_principal")),
             fields["phase"],
         ],
     )

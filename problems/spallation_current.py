@@ -76,7 +76,7 @@ from femcm.app.params import ParameterSet, param
 from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.errors import InputError
-from femcm.fem.postprocess import field, integrate
+from femcm.fem.postprocess import field, integrate, low_order
 from femcm.meshes import spallation_block as sb
 from femcm.models.potential import AppliedCurrent, Electrode, FixedPotential, PotentialProblem
 from femcm.physics.kinetics import ButlerVolmer, butler_volmer_np
@@ -317,8 +317,8 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     output.write_fields(
         msh,
         [
-            field(phi, msh, "Lagrange", 1, "phi"),
-            field(i_field, msh, "DG", 0, "current_density"),
+            low_order(phi),
+            low_order(i_field),
             j,
         ],
     )

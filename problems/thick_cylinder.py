@@ -53,7 +53,7 @@ from femcm.app.result import Solution
 from femcm.app.script import entry_points
 from femcm.base.errors import InputError
 from femcm.fem.bcs import fix_component
-from femcm.fem.postprocess import field, integrate
+from femcm.fem.postprocess import field, integrate, low_order
 from femcm.meshes.quarter_annulus import quarter_annulus
 from femcm.models.elastic import solve_elastic, stress_fields
 from femcm.solvers.stats import SolverStats
@@ -163,7 +163,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         [
             # XDMF needs Lagrange fields of the (quadratic) geometry's degree
             field(sol.u, msh, "Lagrange", msh.geometry.cmaps[0].degree, "u"),
-            *(field(fields[f], msh, "DG", 0, f) for f in ("sigma_h", "von_mises")),
+            *(low_order(fields[f]) for f in ("sigma_h", "von_mises")),
         ],
     )
     dofs = sol.u.function_space.dofmap.index_map.size_global * msh.geometry.dim
