@@ -49,19 +49,24 @@ _KRYLOV: dict[str, Any] = {
 
 _ELASTICITY_AMG: dict[str, Any] = {
     "pc_gamg_type": "agg",
+    "pc_gamg_threshold": 0.01,
     "pc_gamg_coarse_eq_limit": 1000,
     "mg_levels_ksp_type": "chebyshev",
     "mg_levels_pc_type": "jacobi",
 }
 """Smoothed aggregation with the rigid-body near-nullspace (attached by the solver).
 
-Chosen by measurement (``benchmarks/bench_gamg.py``, ``inclusion_mechanics``, P2, serial, CPU
-seconds of the solve incl. set-up, on the shared 2-core machine): at 317 554 / 1 252 634 DOFs
-these defaults (threshold 0, 2 Chebyshev/Jacobi steps, aggressive coarsening on the first
-level) take 46 / 52 CG iterations and 3.16 / 15.3 s; threshold 0.01: 31 / 31 iterations but
-3.28 / 15.7 s (a costlier hierarchy); 0.02 and 0.05: 3.6 and 4.2 s at 317 k; 3 smoothing
-steps: 3.29 / 16.8 s; SOR smoothing 5.5 s; no aggressive coarsening 6.2 s. None beats the
-defaults, so they stay.
+Chosen by measurement for large meshes (``benchmarks/bench_gamg.py``, ``inclusion_mechanics``,
+P2, serial, quiet 2-core machine, PETSc's flop counts from ``-log_view``): with the strength
+threshold 0.01 the CG iterations stay at 32 / 31 / 30 and the flops of set-up + CG at
+16.8 / 16.3 / 15.9 k per DOF at 317 554 / 1 252 634 / 4 971 450 DOFs, so the time per DOF is
+flat (best of 3, whole run less meshing: 12.8 / 12.6 CPU µs per DOF at 318 k / 1.25 M).
+Threshold 0 (PETSc's default, femcm 0.1 to 0.3) needs 45 / 52 / 53 iterations and 16.8 / 19.2
+/ 19.5 k flops per DOF: cheaper below ~0.5 M DOFs (10.7 µs per DOF at 318 k) but 9 % slower at
+1.25 M (13.7) and growing 29 % per 4× DOFs. 0.005 and 0.02 are slower at both sizes; 0.01 on
+the finest level only takes 37 / 44 iterations. 2 Chebyshev/Jacobi steps and aggressive
+coarsening on the first level are PETSc's defaults; with threshold 0, 3 steps, SOR smoothing
+and no aggressive coarsening were each slower (5–100 %).
 """
 
 
