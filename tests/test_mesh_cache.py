@@ -383,3 +383,20 @@ def test_cache_command(cache, monkeypatch, tmp_path):
     r = run_cli(["cache", "--clear", "--mesh-cache", str(cache)])
     assert r.returncode == 0 and "removed 2 entries" in r.stdout, r.stderr
     assert not _sizes(cache) and cache.is_dir()
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("command", ["run", "study"])
+def test_bad_limit_refused_before_start(monkeypatch, tmp_path, command):
+    """A bad FEMCM_MESH_CACHE_MB ends ``femcm run``/``study`` before anything is written: one
+    line naming it, exit status 2, no output or study folder (not one failed case per case)."""
+    monkeypatch.setenv(LIMIT, "-5")
+    out = tmp_path / "out"
+    args = {"run": ["run", "inclusion_mechanics"], "study": [*VARY_PRESSURE]}[command]
+    r = run_cli([*args, "--out", str(out)])
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert LIMIT in r.stderr and ">= 0" in r.stderr
+    assert not out.exists()
+
+
+VARY_PRESSURE = ("study", "inclusion_mechanics", "--vary", "pressure=1e6,2e6")

@@ -157,6 +157,7 @@ def run_module(
     checkpoint_every = controls.get("checkpoint_every", DEFAULT_EVERY)
     if restart is not None:
         _check_restartable(mod)
+    runinfo.mesh_cache_limit()  # a bad FEMCM_MESH_CACHE_MB is refused before anything starts
     estimate = getattr(mod, "estimate", None)
     est = estimate(p) if estimate is not None else None  # None: not known (e.g. a mesh file)
     if est is not None:

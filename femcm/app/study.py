@@ -86,6 +86,7 @@ def study(
         if not isinstance(v, int) or v < 1:
             raise InputError(f"parameter {opt} = {v!r} is out of range: must be an integer >= 1")
     keys, cases = make_cases(name, grid, sets)
+    runinfo.mesh_cache_limit()  # a bad FEMCM_MESH_CACHE_MB: one error, not every case failed
     out = Path(out) if out is not None else Path("results") / f"{name}_study"
     try:
         out.mkdir(parents=True, exist_ok=True)
