@@ -312,7 +312,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
         dofs += n
         plots += ["phi", "field_strength", "current_density"]
     stats.time_steps = 1
-    output.write_fields(pm.mesh, [low_order(f) for f in fields.values()])
+    output.write_fields(pm.mesh, lambda: [low_order(f) for f in fields.values()])
     return Solution(fields, scalars, stats, dofs, plots=tuple(plots))
 
 

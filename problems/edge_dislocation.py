@@ -425,13 +425,15 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
             scalars[f"cai_error_r{r / a:.1f}a"] = float(e)
     output.write_fields(
         msh,
-        [
-            f
-            for name, f in fields.items()
-            if name in ("c", "mu", "W", "sigma_h_nodal")
-            or (name in ("sigma_h", "von_mises", "sigma") and k == 0)
-        ]
-        + [low_order(fields["u"])],
+        lambda: (
+            [
+                f
+                for name, f in fields.items()
+                if name in ("c", "mu", "W", "sigma_h_nodal")
+                or (name in ("sigma_h", "von_mises", "sigma") and k == 0)
+            ]
+            + [low_order(fields["u"])]
+        ),
     )
     plots = ("c", "sigma_h_nodal") if p.chemistry else ("sigma_h_nodal", "W")
     return Solution(fields, scalars, stats, dofs, plots=plots)

@@ -323,8 +323,10 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     scalars |= {"c_min": lo, "c_max": hi}
     output.write_fields(
         msh,
-        [f for k, f in fields.items() if k in ("c", "mu", "sigma_h_nodal", "phase", "W")]
-        + [low_order(fields["u"])],
+        lambda: (
+            [f for k, f in fields.items() if k in ("c", "mu", "sigma_h_nodal", "phase", "W")]
+            + [low_order(fields["u"])]
+        ),
     )
     return Solution(fields, scalars, stats, model.dofs, plots=("c", "sigma_h_nodal"))
 

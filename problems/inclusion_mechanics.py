@@ -193,7 +193,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     }
     output.write_fields(
         msh,
-        [
+        lambda: [
             low_order(sol.u),
             *(low_order(fields[f]) for f in ("sigma_h", "von_mises", "sigma")),
             fields["phase"],

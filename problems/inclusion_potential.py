@@ -234,7 +234,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
 
     output.write_fields(
         msh,
-        [
+        lambda: [
             low_order(prob.phi),
             field(i_vec, msh, "DG", 0, "current_density"),
             fields["phase"],

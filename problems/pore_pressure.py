@@ -228,7 +228,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     }
     output.write_fields(
         msh,
-        [
+        lambda: [
             low_order(uh),
             *(low_order(fields[f]) for f in ("sigma_h", "von_mises", "max_principal")),
             fields["phase"],

@@ -316,7 +316,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     fields = {"phi": phi, "current_density": i_field, "plating_current": j}
     output.write_fields(
         msh,
-        [
+        lambda: [
             low_order(phi),
             low_order(i_field),
             j,

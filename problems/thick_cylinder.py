@@ -160,7 +160,7 @@ def solve(p: Parameters, comm: MPI.Comm, output: Output) -> Solution:
     fields = {"u": sol.u, **stress_fields(sol)}
     output.write_fields(
         msh,
-        [
+        lambda: [
             # XDMF needs Lagrange fields of the (quadratic) geometry's degree
             field(sol.u, msh, "Lagrange", msh.geometry.cmaps[0].degree, "u"),
             *(low_order(fields[f]) for f in ("sigma_h", "von_mises")),

@@ -26,7 +26,7 @@ import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +187,20 @@ class Output:
         self._writers.append(w)
         return w
 
-    def write_fields(self, msh: mesh.Mesh, functions: Sequence[fem.Function]) -> None:
-        """Write one set of fields at t = 0 to ``OUT/fields.xdmf``."""
+    def write_fields(
+        self,
+        msh: mesh.Mesh,
+        functions: Sequence[fem.Function] | Callable[[], Sequence[fem.Function]],
+    ) -> None:
+        """Write one set of fields at t = 0 to ``OUT/fields.xdmf``.
+
+        ``functions`` may be a callable returning them, called only when output is on (the
+        low-order copies for XDMF are then not made for a run without files).
+        """
+        if not self.enabled:
+            return
         w = self.fields(msh)
-        w.write(functions, 0.0)
+        w.write(functions() if callable(functions) else functions, 0.0)
         w.close()
 
     def write_csv(self, name: str, header: Sequence[str], rows: Sequence[Sequence[float]]) -> None:
