@@ -13,16 +13,20 @@ Reported times: ``cpu_s`` (CPU seconds of the whole run summed over the ranks; t
 shared by several agents, so wall times are stretched by the load, CPU times much less) is
 the primary figure; ``wall_s`` = wall ``total − mesh`` is also given. Fits: the exponent p of
 time ∝ DOFs^p (least squares on the logarithms), for CPU and wall, per problem and rank
-count; the growth of time per DOF per 4× DOFs; 2-rank parallel efficiency T₁/(2 T₂) from wall
-times and CPU₁/CPU₂ (CPU summed over both ranks: the extra work and MPI waiting of the
-parallel run, as the ranks spin while waiting).
+count; the growth of time per DOF per 4× DOFs (from the fastest run of each case, and paired:
+``--best-of N`` runs N rounds over all cases, and the median over the rounds of the growth
+between adjacent levels of one round cancels the slow spells of the shared host); 2-rank
+parallel efficiency T₁/(2 T₂) from wall times and CPU₁/CPU₂ (CPU summed over both ranks:
+the extra work and MPI waiting of the parallel run, as the ranks spin while waiting).
 
 Then ``inclusion_mechanics`` against ``benchmarks/plain_dolfinx.py`` (the same solve written
 like the DOLFINx demos) on the same ``.msh`` files, femcm with ``mesh_file=``, serially,
-alternating, ``--repeat`` times each, best of each: overhead = femcm / plain − 1 on
-everything but reading the mesh (femcm also computes its reported figures and output fields,
-plain only the stresses), and on the solve alone (assembly + preconditioner set-up + Krylov:
-femcm ``assemble + solve`` against plain's ``LinearProblem.solve``), CPU and wall seconds.
+alternating, ``--repeat`` times each, best of each (and the median of the pairs of runs
+made one after the other): overhead = femcm / plain − 1 on everything but reading the mesh
+(femcm also computes its reported figures, plain only the stresses), and on the solve alone
+(assembly + preconditioner set-up + Krylov: femcm ``assemble + solve``, which includes
+creating the matrix, against plain's ``LinearProblem.solve``, which does not), CPU and wall
+seconds.
 
 Time-dependent problems run a fixed number of fixed steps (see ``note`` in the JSON).
 
@@ -30,12 +34,14 @@ Writes ``benchmarks/results/scaling.json`` (``--json``) and ``scaling.png`` (tim
 against DOFs, one line per problem and rank count). Usage::
 
     python benchmarks/scaling.py [--quick] [--problems a,b] [--ranks 1 2] [--repeat 2]
+                                 [--best-of N]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -219,14 +225,13 @@ def launch(kind: str, args: list, ranks: int) -> dict:
     return json.loads(line) | {"ranks": ranks, "load": load}
 
 
-def run_case(problem: str, settings: dict, ranks: int, best_of: int = 1) -> dict:
-    """One case (the fastest of ``best_of`` runs by CPU); its times without meshing."""
-    tries = [_run_once(problem, settings, ranks) for _ in range(best_of)]
+def best(tries: list[dict]) -> dict:
+    """The fastest run of a case by CPU time (its first error when none succeeded)."""
     good = [r for r in tries if "error" not in r]
     if not good:
         return tries[0]
-    r = min(good, key=lambda r: r["cpu_s"])
-    if best_of > 1:
+    r = dict(min(good, key=lambda r: r["cpu_s"]))
+    if len(tries) > 1:
         r["cpu_s_all"] = [t["cpu_s"] for t in good]
         r["wall_s_all"] = [t["wall_s"] for t in good]
     return r
@@ -251,6 +256,25 @@ def exponent(dofs: list[float], times: list[float]) -> float:
     return float(np.polyfit(np.log(dofs), np.log(times), 1)[0])
 
 
+def paired_growth(rs: list[dict]) -> list[float | None]:
+    """Per-4× growth of CPU time per DOF between adjacent levels, paired by round.
+
+    The runs of one round are minutes apart, so a slow spell of the shared host cancels in
+    their ratio: the median over the rounds (None for a level without rounds).
+    """
+    out: list[float | None] = []
+    for a, b in itertools.pairwise(rs):
+        ta, tb = a.get("cpu_s_all"), b.get("cpu_s_all")
+        if not ta or not tb or len(ta) != len(tb):
+            out.append(None)
+            continue
+        p = math.log(4) / math.log(b["dofs"] / a["dofs"])
+        pairs = zip(ta, tb, strict=True)
+        g = [((y / b["dofs"]) / (x / a["dofs"])) ** p - 1 for x, y in pairs]
+        out.append(round(float(np.median(g)), 3))
+    return out
+
+
 def summarise(runs: list[dict]) -> dict:
     """Exponents, per-4× growth of time per DOF, parallel efficiencies, per problem."""
     out: dict[str, dict] = {}
@@ -268,6 +292,7 @@ def summarise(runs: list[dict]) -> dict:
             ]
             s[f"{ranks}_ranks"] = {
                 "dofs": d,
+                "paired_growth_per_4x_dofs_cpu": paired_growth(rs),
                 "exponent_cpu": round(exponent(d, [r["cpu_s"] for r in rs]), 3),
                 "exponent_wall": round(exponent(d, [r["wall_s"] for r in rs]), 3),
                 "us_per_dof_cpu": [r["us_per_dof_cpu"] for r in rs],
@@ -361,6 +386,16 @@ def _overhead(k: int, fem_runs: list[dict], plain_runs: list[dict]) -> dict:
             "plain_s": round(p, 3),
             "overhead": round(f / p - 1, 4),
         }
+    # paired: each femcm run against the plain run right after it (a slow spell of the shared
+    # host hits both), the median over the pairs
+    ratios = [
+        femcm_time(f, "cpu") / plain_time(p, "cpu") - 1
+        for f, p in zip(fem_runs, plain_runs, strict=True)
+    ]
+    out["paired_cpu_overhead"] = {
+        "median": round(float(np.median(ratios)), 4),
+        "pairs": [round(x, 4) for x in ratios],
+    }
     best_f = min(fem_runs, key=lambda r: r["cpu"]["total"])
     best_p = min(plain_runs, key=lambda r: sum(r["cpu"].values()))
     out["femcm_cpu_phases"] = best_f["cpu"]
@@ -420,7 +455,12 @@ def main() -> int:
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=2, help="runs each for the comparison")
     ap.add_argument("--no-compare", action="store_true", help="skip femcm vs plain DOLFINx")
-    ap.add_argument("--best-of", type=int, default=1, help="runs per case, the fastest kept")
+    ap.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        help="rounds over all cases (levels and rank counts in turn); the fastest run kept",
+    )
     ap.add_argument(
         "--merge", action="store_true", help="keep the runs of an existing JSON not run again"
     )
@@ -456,15 +496,23 @@ def main() -> int:
     t_start = time.perf_counter()
     for problem in chosen:
         spec = PROBLEMS[problem]
-        for k in spec.quick if args.quick else spec.full:
-            settings = spec.level(k) | spec.fixed
-            for ranks in args.ranks:
-                r = run_case(problem, settings, ranks, args.best_of)
-                r |= {"problem": problem, "level": k}
-                doc["runs"].append(r)
-                _print(r)
-                doc["summary"] = summarise(doc["runs"])
-                path.write_text(json.dumps(doc, indent=1))
+        cases = [
+            (k, ranks, spec.level(k) | spec.fixed)
+            for k in (spec.quick if args.quick else spec.full)
+            for ranks in args.ranks
+        ]
+        tries: dict[tuple[int, int], list[dict]] = {(k, ranks): [] for k, ranks, _ in cases}
+        kept = list(doc["runs"])
+        for round_ in range(args.best_of):  # rounds over all cases: a slow spell hits all
+            for k, ranks, settings in cases:
+                r = _run_once(problem, settings, ranks) | {"problem": problem, "level": k}
+                tries[k, ranks].append(r)
+                _print(r, f"round {round_ + 1}/{args.best_of}")
+            doc["runs"] = kept + [
+                best(t) | {"problem": problem, "level": k} for (k, _), t in tries.items()
+            ]
+            doc["summary"] = summarise(doc["runs"])
+            path.write_text(json.dumps(doc, indent=1))
         if problem == "inclusion_mechanics" and not args.no_compare:
             levels = spec.quick[1:] if args.quick else spec.full[1:]
             doc["femcm_vs_plain_dolfinx"] = compare(levels, args.repeat)
@@ -480,15 +528,15 @@ def main() -> int:
     return 0
 
 
-def _print(r: dict) -> None:
+def _print(r: dict, note: str = "") -> None:
+    head = f"{r['problem']:20} L{r['level']} {r['ranks']}r"
     if "error" in r:
-        print(f"{r['problem']:20} L{r['level']} {r['ranks']}r  ERROR {r['error']}", flush=True)
+        print(f"{head}  ERROR {r['error']} {note}", flush=True)
         return
     print(
-        f"{r['problem']:20} L{r['level']} {r['ranks']}r {r['dofs']:9d} dofs "
-        f"newton {r['newton_iterations']:4d} lin {r['linear_iterations']:6d} "
-        f"cpu {r['cpu_s']:8.2f} s wall {r['wall_s']:8.2f} s {r['us_per_dof_cpu']:7.2f} us/dof "
-        f"rss {r['rss_mb']:7.0f} MB load {r['load'][0]}",
+        f"{head} {r['dofs']:9d} dofs newton {r['newton_iterations']:4d} "
+        f"lin {r['linear_iterations']:6d} cpu {r['cpu_s']:8.2f} s wall {r['wall_s']:8.2f} s "
+        f"{r['us_per_dof_cpu']:7.2f} us/dof rss {r['rss_mb']:7.0f} MB load {r['load'][0]} {note}",
         flush=True,
     )
 
