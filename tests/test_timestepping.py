@@ -283,3 +283,13 @@ def test_newton_failure_in_bdf2_is_cut_back_and_dt_min(comm):
     assert abs(Fa - Fb) < 1e-3 * abs(Fb)
     with pytest.raises(SolveError, match="dt_min"):
         march(_ch_model(p, comm), StepControl(1e-2, 5e-3, rtol=1e-12, atol=1e-12), 1.0)
+
+
+def test_failed_fixed_step_says_so(comm):
+    """A failed Newton solve with fixed steps names the fixed step (it cannot shrink), not a
+    dt_min the user never set."""
+    p = _small(t_end=0.2)
+    control = StepControl.fixed(0.01, order=2)
+    assert control.fixed_step and not _control(p).fixed_step
+    with pytest.raises(SolveError, match=r"Newton failed with the fixed time step 1\.000e-02 s"):
+        march(FailAt(_ch_model(p, comm), fail_at={3}), control, p.t_end)

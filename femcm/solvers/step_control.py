@@ -90,6 +90,11 @@ class StepControl:
         """Whether Δt follows the local-error estimate."""
         return self.rtol > 0 or self.atol > 0
 
+    @property
+    def fixed_step(self) -> bool:
+        """Whether every step is ``dt_initial`` (:meth:`fixed`): a failed step cannot shrink."""
+        return self.dt_min == self.dt_initial and self.grow == 1.0
+
     @classmethod
     def fixed(cls, dt: float, order: int = 1, **kw) -> StepControl:
         """Fixed Δt, backward Euler (θ-method) or BDF2 (``order = 2``); fails below dt."""

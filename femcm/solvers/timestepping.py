@@ -153,6 +153,11 @@ def march(
             if dt < control.dt_min:
                 if checkpoint is not None:
                     checkpoint(state(), "failed")
+                if control.fixed_step:
+                    raise SolveError(
+                        f"{why} with the fixed time step {control.dt_initial:.3e} s at "
+                        f"t = {rep.t:.6g} s: use a smaller fixed step or adaptive stepping"
+                    )
                 raise SolveError(
                     f"time step {dt:.3e} s fell below dt_min = {control.dt_min:.3e} s "
                     f"at t = {rep.t:.6g} s ({why})"
